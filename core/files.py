@@ -1,0 +1,73 @@
+"""Atomic file writes: a reader never sees a half-written status, card or model.
+
+Everything is written to a temporary file in the same folder and then moved
+into place with ``os.replace``, which is atomic on one filesystem.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+
+def _tmp_path(path: str) -> str:
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    return tmp
+
+
+def write_bytes_atomic(path: str, data: bytes) -> None:
+    tmp = _tmp_path(path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_text_atomic(path: str, text: str) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_json_atomic(path: str, payload) -> None:
+    write_text_atomic(path, json.dumps(payload, indent=1, default=_jsonable) + "\n")
+
+
+def read_json(path: str, default=None):
+    """Read JSON, or return ``default`` when the file is missing or unreadable."""
+    try:
+        with open(path) as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return default
+
+
+def save_model_atomic(model, path: str) -> None:
+    """Save a Keras model so ``path`` is either the old file or the complete new one."""
+    suffix = os.path.splitext(path)[1] or ".keras"
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=suffix, dir=folder)
+    os.close(fd)
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _jsonable(obj):
+    import numpy as np
+
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")

@@ -1,0 +1,288 @@
+"""Decoding images and masks from bytes or files into plain numpy arrays.
+
+This module owns every way an ultrasound image reaches the product: PNG, JPEG,
+BMP, TIFF and DICOM, in any Pillow mode (1, L, P, RGB, RGBA, CMYK, I;16, I, F),
+EXIF-rotated or not. Everything comes out as a 2-D ``uint8`` grayscale array,
+and masks come out as 2-D ``bool`` arrays. Bad input raises ``ImageReadError``
+with a message that names the file and says what to do; callers show that
+message and carry on with the other files. Nothing here writes to disk.
+"""
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# Ultrasound frames are at most a few thousand pixels a side. Anything beyond
+# this many pixels is refused before decoding, so a decompression bomb cannot
+# exhaust memory. Pillow's own limit is raised to match so that it errors
+# (rather than warns) only above our limit.
+MAX_PIXELS = 40_000_000
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".dcm", ".dicom")
+
+
+class ImageReadError(ValueError):
+    """An input file could not be turned into an image; the message says why."""
+
+
+@dataclass
+class DecodedImage:
+    """A decoded grayscale image and what we learned about it.
+
+    gray: (H, W) uint8.
+    pixel_spacing_mm: (row_mm, col_mm) when the file says how big a pixel is.
+    notes: human-readable remarks (e.g. "rotated by EXIF", "16-bit rescaled").
+    """
+
+    name: str
+    gray: np.ndarray
+    pixel_spacing_mm: tuple[float, float] | None = None
+    notes: list[str] = field(default_factory=list)
+    had_colour: bool = False
+
+    @property
+    def height(self) -> int:
+        return int(self.gray.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.gray.shape[1])
+
+
+def _looks_like_dicom(data: bytes) -> bool:
+    return len(data) > 132 and data[128:132] == b"DICM"
+
+
+def _to_uint8(arr: np.ndarray, notes: list[str]) -> np.ndarray:
+    """Scale any numeric array into 0..255 without losing its contrast."""
+    if arr.dtype == np.uint8:
+        return arr
+    arr = arr.astype(np.float64)
+    finite = np.isfinite(arr)
+    if not finite.any():
+        raise ImageReadError("has no finite pixel values")
+    lo, hi = float(arr[finite].min()), float(arr[finite].max())
+    notes.append(f"{arr.dtype} pixel values {lo:g}..{hi:g} rescaled to 0..255")
+    if hi <= lo:
+        return np.zeros(arr.shape, np.uint8)
+    out = (np.where(finite, arr, lo) - lo) * (255.0 / (hi - lo))
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def _rgb_to_gray(rgb: np.ndarray) -> np.ndarray:
+    # ITU-R 601 luma, the same weights Pillow's "L" conversion uses, so an
+    # image converted here or by Pillow gives the same model input.
+    r, g, b = (rgb[..., i].astype(np.float32) for i in range(3))
+    return np.clip(np.rint(0.299 * r + 0.587 * g + 0.114 * b), 0, 255).astype(np.uint8)
+
+
+def _has_colour(rgb: np.ndarray, tolerance: int = 8) -> bool:
+    """True when some pixels are clearly coloured (e.g. calliper marks drawn in colour)."""
+    spread = rgb.max(axis=-1).astype(np.int16) - rgb.min(axis=-1).astype(np.int16)
+    return bool((spread > tolerance).mean() > 1e-4)
+
+
+def _pil_to_gray(img: Image.Image, notes: list[str]) -> tuple[np.ndarray, bool]:
+    """Any Pillow mode -> (H, W) uint8 gray, and whether the image carried colour."""
+    try:
+        rotated = ImageOps.exif_transpose(img)
+    except Exception:  # a broken EXIF block must not lose the image
+        rotated = img
+    if rotated is not img:
+        notes.append("rotated upright using its EXIF orientation")
+    img = rotated
+    mode = img.mode
+    if mode in ("1", "L"):
+        return np.asarray(img.convert("L")), False
+    if mode in ("I;16", "I;16B", "I;16L", "I", "F", "I;16N"):
+        return _to_uint8(np.asarray(img), notes), False
+    if mode in ("LA", "PA", "RGBA", "P", "CMYK", "YCbCr", "LAB", "HSV", "RGBX", "RGBa", "La"):
+        if mode == "CMYK":
+            notes.append("CMYK converted to RGB")
+        if mode == "P" and "transparency" in img.info:
+            img = img.convert("RGBA")
+        if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+            # Transparent pixels are shown as black, as a viewer would show
+            # them on a dark ultrasound background.
+            rgba = img.convert("RGBA")
+            bg = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
+            img = Image.alpha_composite(bg, rgba)
+        img = img.convert("RGB")
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    rgb = np.asarray(img)
+    return _rgb_to_gray(rgb), _has_colour(rgb)
+
+
+def _dicom_spacing(ds) -> tuple[float, float] | None:
+    """Pixel spacing (row, col) in mm from PixelSpacing or the US region calibration."""
+    spacing = getattr(ds, "PixelSpacing", None)
+    if spacing is not None and len(spacing) == 2:
+        row, col = float(spacing[0]), float(spacing[1])
+        if row > 0 and col > 0:
+            return row, col
+    regions = getattr(ds, "SequenceOfUltrasoundRegions", None)
+    if regions:
+        for region in regions:
+            # Units code 3 means centimetres (DICOM PS3.3 C.8.5.5.1.1).
+            dx = getattr(region, "PhysicalDeltaX", None)
+            dy = getattr(region, "PhysicalDeltaY", None)
+            ux = getattr(region, "PhysicalUnitsXDirection", 3)
+            uy = getattr(region, "PhysicalUnitsYDirection", 3)
+            if dx and dy and ux == 3 and uy == 3 and float(dx) > 0 and float(dy) > 0:
+                return abs(float(dy)) * 10.0, abs(float(dx)) * 10.0
+    return None
+
+
+def _decode_dicom(data: bytes, name: str) -> DecodedImage:
+    import pydicom
+
+    notes: list[str] = []
+    try:
+        ds = pydicom.dcmread(io.BytesIO(data), force=True)
+        rows, cols = int(ds.Rows), int(ds.Columns)
+        if rows * cols > MAX_PIXELS:
+            raise ImageReadError(f"{name}: {cols}×{rows} pixels is larger than the {MAX_PIXELS:,}-pixel limit")
+        arr = ds.pixel_array
+    except ImageReadError:
+        raise
+    except Exception as exc:
+        raise ImageReadError(
+            f"{name}: could not read the DICOM pixel data ({type(exc).__name__}: {exc}). "
+            "Export the frame as uncompressed DICOM or PNG and try again."
+        ) from exc
+    if arr.ndim == 4:  # multi-frame colour: take the first frame
+        notes.append(f"multi-frame DICOM: showing frame 1 of {arr.shape[0]}")
+        arr = arr[0]
+    elif arr.ndim == 3 and arr.shape[-1] not in (3, 4):
+        notes.append(f"multi-frame DICOM: showing frame 1 of {arr.shape[0]}")
+        arr = arr[0]
+    colour = False
+    photometric = str(getattr(ds, "PhotometricInterpretation", "MONOCHROME2"))
+    if arr.ndim == 3:
+        if photometric.startswith("YBR"):
+            from pydicom.pixels import convert_color_space
+
+            arr = convert_color_space(arr, photometric, "RGB")
+        rgb = _to_uint8(arr[..., :3], notes)
+        colour = _has_colour(rgb)
+        gray = _rgb_to_gray(rgb)
+    else:
+        gray = _to_uint8(arr, notes)
+        if photometric == "MONOCHROME1":
+            gray = 255 - gray
+            notes.append("MONOCHROME1 inverted for display")
+    return DecodedImage(name, np.ascontiguousarray(gray), _dicom_spacing(ds), notes, colour)
+
+
+def decode_image(data: bytes, name: str = "image") -> DecodedImage:
+    """Decode raw file bytes (any supported format) into a grayscale image.
+
+    Raises ImageReadError with a message naming ``name`` for empty, corrupt,
+    oversized or non-image input.
+    """
+    if not data:
+        raise ImageReadError(f"{name}: the file is empty (0 bytes). Choose the image file again.")
+    if _looks_like_dicom(data) or name.lower().endswith((".dcm", ".dicom")):
+        return _decode_dicom(data, name)
+    notes: list[str] = []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                w, h = img.size
+                if w * h > MAX_PIXELS:
+                    raise ImageReadError(
+                        f"{name}: {w}×{h} pixels is larger than the {MAX_PIXELS:,}-pixel limit "
+                        "(it may be a decompression bomb). Export a smaller image."
+                    )
+                if w == 0 or h == 0:
+                    raise ImageReadError(f"{name}: the image has no pixels.")
+                img.load()
+                gray, colour = _pil_to_gray(img, notes)
+    except ImageReadError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageReadError(f"{name}: refused as a possible decompression bomb ({exc}).") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageReadError(
+            f"{name}: not a readable image. Supported formats are PNG, JPEG, BMP, TIFF and DICOM."
+        ) from exc
+    except (OSError, SyntaxError, ValueError, MemoryError) as exc:
+        raise ImageReadError(f"{name}: the image data is damaged or truncated ({exc}).") from exc
+    return DecodedImage(name, np.ascontiguousarray(gray), None, notes, colour)
+
+
+def read_image_file(path: str | os.PathLike) -> DecodedImage:
+    """Decode an image file on disk (used by the commands, never for uploads)."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise ImageReadError(f"{os.path.basename(path)}: cannot be opened ({exc.strerror}).") from exc
+    return decode_image(data, os.path.basename(path))
+
+
+def decode_mask(data: bytes, name: str = "mask") -> np.ndarray:
+    """Decode a mask file in any mode (1, L, P, RGB, RGBA, 16-bit) into a (H, W) bool array.
+
+    A pixel is lesion when any colour channel is clearly above black. For RGBA
+    masks a transparent pixel is background whatever its colour.
+    """
+    if not data:
+        raise ImageReadError(f"{name}: the mask file is empty (0 bytes).")
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            w, h = img.size
+            if w * h > MAX_PIXELS:
+                raise ImageReadError(f"{name}: {w}×{h} pixels is larger than the {MAX_PIXELS:,}-pixel limit.")
+            img.load()
+            mode = img.mode
+            if mode == "P":
+                img = img.convert("RGBA")
+                mode = "RGBA"
+            arr = np.asarray(img)
+    except ImageReadError:
+        raise
+    except Exception as exc:
+        raise ImageReadError(f"{name}: not a readable mask image ({exc}).") from exc
+    if mode in ("RGBA", "LA"):
+        alpha = arr[..., -1] > 0
+        colour = arr[..., :-1]
+        return (colour.max(axis=-1) > 127) & alpha if colour.ndim == 3 else (colour > 127) & alpha
+    if arr.ndim == 3:
+        arr = arr.max(axis=-1)
+    if arr.dtype == bool:
+        return arr.copy()
+    if arr.dtype != np.uint8:
+        # 16-bit or float masks: anything above half the type's use counts.
+        hi = float(arr.max()) if arr.size else 0.0
+        return arr > (hi / 2.0) if hi > 0 else np.zeros(arr.shape, bool)
+    if arr.size and arr.max() == 1:  # masks saved as 0/1 rather than 0/255
+        return arr > 0
+    return arr > 127
+
+
+def read_mask_file(path: str | os.PathLike) -> np.ndarray:
+    """Decode a mask file on disk into a (H, W) bool array."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise ImageReadError(f"{os.path.basename(path)}: cannot be opened ({exc.strerror}).") from exc
+    return decode_mask(data, os.path.basename(path))
+
+
+def encode_png(arr: np.ndarray) -> bytes:
+    """Encode a uint8 (H, W) or (H, W, 3|4) array as PNG bytes, in memory."""
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(arr)).save(buf, format="PNG")
+    return buf.getvalue()

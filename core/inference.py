@@ -1,0 +1,115 @@
+"""Loading a segmentation model once and running it on one image at a time.
+
+``Predictor.load(path)`` reads a ``.keras`` model (ours, two outputs) or a
+classic single-output U-Net saved as ``.h5``, reads the model card beside it,
+compiles a cached forward function and warms it up. ``predict(gray)`` returns
+the lesion probability map at the image's original resolution, plus the
+malignancy probability when the model has that head. Thresholding happens
+later and is cheap, so a threshold change never re-runs the network.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from core import runtime  # noqa: F401  (sets TF log level before TensorFlow loads)
+from core.modelcard import read_card
+from core.preprocess import probability_to_original, to_model_input
+
+DEFAULT_THRESHOLD = 0.5
+
+
+class ModelLoadError(RuntimeError):
+    """The model file is missing or cannot be loaded; the message says what to do."""
+
+
+@dataclass
+class Prediction:
+    """probability: (H, W) float32 in [0, 1] at the original resolution."""
+
+    probability: np.ndarray
+    malignancy: float | None
+    inference_ms: float
+
+
+class Predictor:
+    def __init__(self, model, path: str, card: dict | None):
+        import tensorflow as tf
+
+        self.model = model
+        self.path = path
+        self.card = card or {}
+        shape = model.input_shape
+        if isinstance(shape, list):
+            shape = shape[0]
+        self.channels = int(shape[-1] or 1)
+        self.image_size = int(shape[1] or self.card.get("input", {}).get("size", 256))
+        self.threshold = float(self.card.get("threshold", DEFAULT_THRESHOLD))
+        self.device = runtime.describe_device()
+        self._forward = tf.function(lambda x: model(x, training=False), jit_compile=not runtime.gpu_names())
+        self.warm_up()
+
+    @classmethod
+    def load(cls, path: str) -> "Predictor":
+        import keras
+
+        from core import model as _registered  # noqa: F401  (registers custom objects)
+
+        if not os.path.isfile(path):
+            raise ModelLoadError(
+                f"No model file at {path}. Train one on the Train page, or restore the shipped "
+                "default with `git checkout weights/`."
+            )
+        try:
+            # compile=False: inference needs no loss, so a classic .h5 whose
+            # author used an unregistered loss still loads.
+            model = keras.models.load_model(path, compile=False)
+        except Exception as exc:
+            raise ModelLoadError(f"{os.path.basename(path)} could not be loaded as a Keras model: {exc}") from exc
+        return cls(model, path, read_card(path))
+
+    def warm_up(self) -> None:
+        """Trigger graph tracing (and XLA compilation) now rather than on the first upload."""
+        x = np.zeros((1, self.image_size, self.image_size, self.channels), np.float32)
+        try:
+            self._run(x)
+        except Exception:
+            # XLA cannot compile every saved model (e.g. exotic .h5 layers): fall back to graph mode.
+            import tensorflow as tf
+
+            self._forward = tf.function(lambda x: self.model(x, training=False))
+            self._run(x)
+
+    def _run(self, batch: np.ndarray):
+        out = self._forward(batch)
+        if isinstance(out, dict):
+            mask = out["mask"].numpy()
+            mal = out["malignancy"].numpy().reshape(-1) if "malignancy" in out else None
+        elif isinstance(out, (list, tuple)):
+            mask = out[0].numpy()
+            mal = out[1].numpy().reshape(-1) if len(out) > 1 else None
+        else:
+            mask, mal = out.numpy(), None
+        return mask[..., 0], mal
+
+    def model_input(self, gray: np.ndarray) -> np.ndarray:
+        x = to_model_input(gray, self.image_size)
+        if self.channels != 1:
+            x = np.repeat(x, self.channels, axis=-1)
+        return x
+
+    def predict(self, gray: np.ndarray) -> Prediction:
+        """(H, W) uint8 gray -> Prediction with an (H, W) probability map."""
+        t0 = time.perf_counter()
+        prob, mal = self._run(self.model_input(gray)[None])
+        full = probability_to_original(prob[0], gray.shape[0], gray.shape[1])
+        ms = (time.perf_counter() - t0) * 1000.0
+        return Prediction(full, None if mal is None else float(mal[0]), ms)
+
+
+def mask_at(probability: np.ndarray, threshold: float) -> np.ndarray:
+    """The predicted lesion mask: pixels whose probability reaches the threshold."""
+    return probability >= threshold

@@ -1,0 +1,96 @@
+"""Model cards: what a model was trained on, how well it does, and what it is for.
+
+A card lives beside its model: ``name.keras`` -> ``name.card.json`` and a
+human-readable ``name.card.md``. The JSON is what the app reads (threshold,
+input size, metrics); the Markdown is what a person reads.
+"""
+from __future__ import annotations
+
+import os
+
+from core.files import read_json, write_text_atomic, write_json_atomic
+
+CITATION = (
+    "Al-Dhabyani W, Gomaa M, Khaled H, Fahmy A. Dataset of breast ultrasound images. "
+    "Data in Brief. 2020;28:104863. doi:10.1016/j.dib.2019.104863"
+)
+INTENDED_USE = (
+    "Research decision support for segmenting breast lesions in B-mode ultrasound images, "
+    "reviewed by a clinician. Not a diagnosis, and not a medical device."
+)
+LIMITATIONS = [
+    "Trained on BUSI only: one centre (Baheya Hospital, Cairo), one acquisition period, women aged 25-75.",
+    "Images with lesions only from BUSI classes; other pathologies and devices are untested.",
+    "The malignancy probability comes from a small head trained on a few hundred lesions; it is not calibrated for clinical use.",
+    "Figures on the card come from a held-out split of the same dataset; expect lower figures on other scanners.",
+]
+
+
+def card_paths(model_path: str) -> tuple[str, str]:
+    stem = os.path.splitext(model_path)[0]
+    return f"{stem}.card.json", f"{stem}.card.md"
+
+
+def read_card(model_path: str) -> dict | None:
+    return read_json(card_paths(model_path)[0])
+
+
+def _fmt(v, digits=3):
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def render_markdown(card: dict) -> str:
+    t = card.get("test_metrics", {})
+    s = card.get("settings", {})
+    lines = [
+        f"# Model card: {card.get('name', 'model')}",
+        "",
+        f"**Intended use.** {card.get('intended_use', INTENDED_USE)}",
+        "",
+        "## Model",
+        f"- Architecture: {card.get('architecture', {}).get('summary', '')}",
+        f"- Input: {card.get('input', {})}",
+        f"- Outputs: {card.get('outputs', {})}",
+        f"- Default threshold: {_fmt(card.get('threshold'), 2)} (chosen on the validation split)",
+        "",
+        "## Data and split",
+        f"- Dataset: BUSI, {card.get('data', {}).get('counts', {})}",
+        f"- Split (near-duplicate groups kept whole, stratified by class, seed {s.get('seed')}): "
+        f"{card.get('data', {}).get('split_counts', {})}; manifest `{card.get('data', {}).get('manifest', '')}`",
+        f"- Audit: {card.get('data', {}).get('audit', {})}",
+        "",
+        "## Training settings",
+        *[f"- {k}: {v}" for k, v in s.items() if k not in ("data", "out")],
+        f"- Trained on: {card.get('training', {}).get('device', '')}, "
+        f"{_fmt(card.get('training', {}).get('duration_s'), 0)} s, epochs run {card.get('training', {}).get('epochs_run')}",
+        "",
+        "## Results on its own test split (images never used for training or threshold choice)",
+        f"- Lesion images: n={t.get('n_lesion')}, mean Dice {_fmt(t.get('dice_mean'))}, median Dice {_fmt(t.get('dice_median'))}, "
+        f"mean IoU {_fmt(t.get('iou_mean'))}, HD95 {_fmt(t.get('hd95_median_px'), 1)} px (median)",
+        f"- Normal images: n={t.get('n_normal')}, false-alarm rate {_fmt(t.get('false_alarm_rate'))} "
+        "(predicted lesion covering ≥ 0.5% of the image)",
+        f"- Malignancy AUC (benign vs malignant): {_fmt(t.get('malignancy_auc'))}",
+        "",
+        "## Speed",
+        *[f"- {k}: {v}" for k, v in card.get("speed", {}).items()],
+        "",
+        "## Limitations",
+        *[f"- {x}" for x in card.get("limitations", LIMITATIONS)],
+        "",
+        "## Citation",
+        f"{card.get('citation', CITATION)}",
+        "",
+        f"Reproduce: `{card.get('command', '')}`",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_card(model_path: str, card: dict) -> None:
+    js, md = card_paths(model_path)
+    write_json_atomic(js, card)
+    write_text_atomic(md, render_markdown(card))

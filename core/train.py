@@ -1,0 +1,488 @@
+"""Training the U-Net on a BUSI-shaped folder, into a self-describing run folder.
+
+    python -m core.train --data DIR --out RUN_DIR [--epochs N] [--image-size S]
+        [--base-filters F] [--batch-size B] [--seed K] [--resume] ...
+
+RUN_DIR receives, as training goes:
+  status.json    state, epoch, progress, latest metrics, pid (replaced atomically)
+  metrics.csv    one row per epoch
+  settings.json  the settings used;  split.json  the train/val/test manifest
+  last.keras     the latest checkpoint (for --resume);  best.keras  best by val Dice
+and at the end model.keras with model.card.json / model.card.md, evaluated on
+its own test split at the original image resolution.
+
+SIGTERM or Ctrl-C stops the run after the current batch and marks it
+"cancelled"; nothing outside RUN_DIR is ever written.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import signal
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from core import runtime  # noqa: F401  (quiets TensorFlow before import)
+from core.files import read_json, save_model_atomic, write_json_atomic
+
+DONE, FAILED, CANCELLED = "done", "failed", "cancelled"
+FINAL_STATES = (DONE, FAILED, CANCELLED)
+
+
+@dataclass
+class TrainSettings:
+    data: str
+    out: str
+    epochs: int = 40
+    image_size: int = 256
+    base_filters: int = 16
+    depth: int = 4
+    batch_size: int = 8
+    learning_rate: float = 1e-3
+    loss: str = "bce_dice"
+    augment: bool = True
+    seed: int = 0
+    malignancy_weight: float = 0.3
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    init_weights: str | None = None
+    split_from: str | None = None
+    max_cases: int | None = None
+    name: str = "model"
+    extra: dict = field(default_factory=dict)
+
+
+class RunFolder:
+    """Paths of a run folder, and the atomic status writer."""
+
+    def __init__(self, path: str):
+        self.path = os.path.abspath(path)
+        os.makedirs(self.path, exist_ok=True)
+        p = lambda n: os.path.join(self.path, n)  # noqa: E731
+        self.status, self.metrics, self.settings = p("status.json"), p("metrics.csv"), p("settings.json")
+        self.split, self.last, self.best, self.model = p("split.json"), p("last.keras"), p("best.keras"), p("model.keras")
+        self.log = p("train.log")
+
+    def read_status(self) -> dict:
+        return read_json(self.status, {}) or {}
+
+    def update_status(self, **fields) -> dict:
+        status = self.read_status()
+        status.update(fields, pid=os.getpid(), updated_at=time.time())
+        write_json_atomic(self.status, status)
+        return status
+
+    def epochs_done(self) -> int:
+        try:
+            with open(self.metrics) as fh:
+                return max(0, sum(1 for _ in fh) - 1)
+        except OSError:
+            return 0
+
+
+# ---------------------------------------------------------------- data
+
+@dataclass
+class Arrays:
+    """Cached, resized training arrays. x: (N, S, S) uint8; y: (N, S, S) bool;
+    malignant: (N,) 0/1; cls_weight: (N,) weight of the malignancy loss (0 = no label)."""
+
+    keys: list[str]
+    x: np.ndarray
+    y: np.ndarray
+    malignant: np.ndarray
+    cls_weight: np.ndarray
+
+
+def prepare_data(settings: TrainSettings, run: RunFolder, log=print):
+    """Scan, decode, audit and split the data; return (arrays per split, loaded per split, audit report)."""
+    from core.audit import audit_loaded, group_cases
+    from core.data import load_cases, scan_busi
+    from core.preprocess import resize_image, resize_mask
+    from core.split import check_no_group_leak, make_split, read_manifest, write_manifest
+
+    dataset = scan_busi(settings.data)
+    cases = dataset.cases
+    if settings.max_cases:
+        # a deterministic, class-balanced subset for quick runs and tests
+        by_class: dict[str, list] = {}
+        for c in sorted(cases, key=lambda c: c.key):
+            by_class.setdefault(c.label, []).append(c)
+        per = max(1, settings.max_cases // max(1, len(by_class)))
+        cases = [c for lst in by_class.values() for c in lst[:per]]
+    unreadable: list[str] = []
+    log(f"decoding {len(cases)} images from {dataset.root}")
+    loaded = load_cases(cases, unreadable)
+    for msg in dataset.problems + unreadable:
+        log(f"warning: {msg}")
+    if dataset.problems or unreadable:
+        log(f"warning: {len(dataset.problems) + len(unreadable)} files skipped (see above)")
+    grouping = group_cases(loaded)
+    report = audit_loaded(dataset, loaded, grouping, unreadable)
+    keys = [lc.case.key for lc in loaded]
+    if os.path.exists(run.split):
+        split = read_manifest(run.split)
+    elif settings.split_from:
+        split = read_manifest(settings.split_from)
+    else:
+        split = make_split(keys, [lc.case.label for lc in loaded], [grouping.group_of[k] for k in keys],
+                           seed=settings.seed, val_fraction=settings.val_fraction,
+                           test_fraction=settings.test_fraction)
+    known = set(keys)
+    split = {k: [x for x in v if x in known] for k, v in split.items()}
+    check_no_group_leak(split, grouping.group_of)
+    write_manifest(run.split, split, {"dataset_root": os.path.basename(dataset.root), "seed": settings.seed,
+                                      "near_duplicate_bits": __import__("core.audit").audit.NEAR_DUPLICATE_BITS})
+    by_key = {lc.case.key: lc for lc in loaded}
+    conflicted = grouping.conflicted_keys
+    S = settings.image_size
+
+    def arrays(names: list[str]) -> Arrays:
+        lcs = [by_key[k] for k in names]
+        mal = np.array([max(0, lc.case.malignant) for lc in lcs], np.float32)
+        has_label = np.array([lc.case.malignant >= 0 and lc.case.key not in conflicted for lc in lcs], bool)
+        # balance benign/malignant in the head's loss
+        pos = max(1, int((mal[has_label] == 1).sum()))
+        neg = max(1, int((mal[has_label] == 0).sum()))
+        w = np.where(mal == 1, (pos + neg) / (2 * pos), (pos + neg) / (2 * neg)).astype(np.float32) * has_label
+        return Arrays(names,
+                      np.stack([resize_image(lc.gray, S) for lc in lcs]) if lcs else np.zeros((0, S, S), np.uint8),
+                      np.stack([resize_mask(lc.mask, S) for lc in lcs]) if lcs else np.zeros((0, S, S), bool),
+                      mal, w)
+
+    out = {name: arrays(v) for name, v in split.items()}
+    loaded_split = {name: [by_key[k] for k in v] for name, v in split.items()}
+    return out, loaded_split, report
+
+
+def _augment(x: np.ndarray, y: np.ndarray, rng: np.random.Generator):
+    """Same random geometry for image and mask (mask by nearest neighbour), intensity for the image only."""
+    import cv2
+
+    S = x.shape[0]
+    if rng.random() < 0.5:
+        x, y = x[:, ::-1], y[:, ::-1]
+    angle = rng.uniform(-10, 10)
+    scale = rng.uniform(0.9, 1.15)
+    tx, ty = rng.uniform(-0.06, 0.06, size=2) * S
+    m = cv2.getRotationMatrix2D((S / 2, S / 2), angle, scale)
+    m[:, 2] += (tx, ty)
+    x = cv2.warpAffine(np.ascontiguousarray(x), m, (S, S), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    y = cv2.warpAffine(np.ascontiguousarray(y).astype(np.uint8), m, (S, S), flags=cv2.INTER_NEAREST,
+                       borderMode=cv2.BORDER_CONSTANT).astype(bool)
+    xf = x.astype(np.float32) / 255.0
+    gamma = np.exp(rng.uniform(-0.25, 0.25))
+    xf = np.clip(xf, 0, 1) ** gamma
+    xf = xf * rng.uniform(0.85, 1.15) + rng.uniform(-0.06, 0.06)
+    return np.clip(xf, 0, 1), y
+
+
+def make_batches(arrays: Arrays, batch_size: int, augment: bool, shuffle: bool, seed: int):
+    """A Keras PyDataset yielding (image, {mask, malignancy}, {mask, malignancy} sample weights)."""
+    import keras
+
+    from core.preprocess import normalise
+
+    class Batches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__(workers=1, use_multiprocessing=False)
+            self.epoch = 0
+            self.order = np.arange(len(arrays.keys))
+            self.on_epoch_end()
+
+        def __len__(self):
+            n = len(arrays.keys)
+            # Training drops the last partial batch: a new batch shape would
+            # trigger another XLA compilation (seconds on this CPU) every epoch.
+            return max(1, n // batch_size if shuffle and n >= batch_size else int(np.ceil(n / batch_size)))
+
+        def on_epoch_end(self):
+            self.epoch += 1
+            if shuffle:
+                np.random.default_rng(seed + self.epoch).shuffle(self.order)
+
+        def __getitem__(self, i):
+            idx = self.order[i * batch_size:(i + 1) * batch_size]
+            rng = np.random.default_rng((seed, self.epoch, int(i)))
+            xs, ys = [], []
+            for j in idx:
+                if augment:
+                    x, y = _augment(arrays.x[j], arrays.y[j], rng)
+                    xs.append(x[..., None].astype(np.float32))
+                else:
+                    xs.append(normalise(arrays.x[j]))
+                    y = arrays.y[j]
+                ys.append(np.asarray(y, np.float32)[..., None])
+            n = len(idx)
+            return (np.stack(xs),
+                    {"mask": np.stack(ys), "malignancy": arrays.malignant[idx].reshape(n, 1)},
+                    {"mask": np.ones(n, np.float32), "malignancy": arrays.cls_weight[idx]})
+
+    return Batches()
+
+
+# ---------------------------------------------------------------- callbacks
+
+class _Cancel:
+    requested = False
+
+
+def _install_signal_handlers():
+    def handler(signum, frame):
+        _Cancel.requested = True
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def make_progress_callback(run: RunFolder, total_epochs: int, best_so_far: float, log=print):
+    import keras
+
+    class Progress(keras.callbacks.Callback):
+        """Writes status.json and metrics.csv, saves last/best checkpoints, honours cancel."""
+
+        def __init__(self):
+            super().__init__()
+            self.best = best_so_far
+            self.last_write = 0.0
+            self.epoch_start = time.time()
+            self.bar = None
+
+        def on_epoch_begin(self, epoch, logs=None):
+            from tqdm import tqdm
+
+            self.epoch_start = time.time()
+            self.bar = tqdm(total=self.params.get("steps"), desc=f"epoch {epoch + 1}/{total_epochs}",
+                            unit="batch", file=sys.stdout, leave=True, mininterval=2.0)
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.bar:
+                self.bar.update(1)
+            if _Cancel.requested:
+                self.model.stop_training = True
+            now = time.time()
+            if now - self.last_write > 2.0:
+                self.last_write = now
+                run.update_status(state="training", step=batch + 1, steps=self.params.get("steps"))
+
+        def on_epoch_end(self, epoch, logs=None):
+            if self.bar:
+                self.bar.close()
+            logs = {k: float(v) for k, v in (logs or {}).items()}
+            if _Cancel.requested:
+                return  # a cancelled epoch is incomplete: do not record or checkpoint it
+            logs["epoch"] = epoch + 1
+            logs["seconds"] = time.time() - self.epoch_start
+            new = not os.path.exists(run.metrics)
+            fields = ["epoch"] + sorted(k for k in logs if k != "epoch")
+            with open(run.metrics, "a", newline="") as fh:
+                w = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
+                if new:
+                    w.writeheader()
+                w.writerow(logs)
+            val_dice = logs.get("val_mask_dice_coef", logs.get("val_dice_coef", float("nan")))
+            if val_dice > self.best:
+                self.best = val_dice
+                save_model_atomic(self.model, run.best)
+            save_model_atomic(self.model, run.last)
+            log(f"epoch {epoch + 1}: loss {logs.get('loss', float('nan')):.4f} val Dice {val_dice:.4f} (best {self.best:.4f})")
+            run.update_status(state="training", epoch=epoch + 1, epochs=total_epochs, metrics=logs,
+                              best_val_dice=self.best, epoch_seconds=logs["seconds"])
+
+    return Progress()
+
+
+def _best_val_dice(run: RunFolder) -> float:
+    try:
+        with open(run.metrics) as fh:
+            rows = list(csv.DictReader(fh))
+        vals = [float(r.get("val_mask_dice_coef") or r.get("val_dice_coef") or "nan") for r in rows]
+        vals = [v for v in vals if v == v]
+        return max(vals) if vals else -1.0
+    except OSError:
+        return -1.0
+
+
+# ---------------------------------------------------------------- finishing
+
+def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, device: str, started: float,
+             log=print) -> dict:
+    """Reload the best checkpoint, pick the threshold on val, score the test split, write model + card."""
+    import keras
+
+    from core import modelcard
+    from core.evaluate import choose_threshold, predict_cases, score_predictions, summarise
+    from core.inference import Predictor
+
+    run.update_status(state="finalizing", message="choosing the threshold and scoring the test split")
+    source = run.best if os.path.exists(run.best) else run.last
+    model = keras.models.load_model(source, compile=False)
+    tmp_path = os.path.join(run.path, "candidate.keras")
+    save_model_atomic(model, tmp_path)
+    predictor = Predictor(model, tmp_path, None)
+    val = predict_cases(predictor, loaded_split["val"])
+    threshold = choose_threshold(val) if val else 0.5
+    val_summary = summarise(score_predictions(val, threshold)) if val else {}
+    test = predict_cases(predictor, loaded_split["test"])
+    conflicted = {k for g in report.label_conflicts for k in g}
+    test_rows = score_predictions(test, threshold)
+    test_summary = summarise(test_rows, conflicted)
+    lat = sorted(s.inference_ms for s in test + val)
+    params = int(model.count_params())
+    card = {
+        "name": settings.name,
+        "format_version": 1,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "modality": "US",
+        "input": {"size": settings.image_size, "channels": 1, "dtype": "float32", "range": [0.0, 1.0],
+                  "preprocessing": "grayscale (ITU-R 601 luma), resize (area), /255"},
+        "outputs": {"mask": "per-pixel lesion probability (sigmoid), resized back to the original image",
+                    "malignancy": "probability the lesion is malignant (sigmoid), meaningful only when a lesion is present"},
+        "architecture": {"summary": f"residual U-Net, {settings.base_filters} base filters, depth {settings.depth}, "
+                                    f"{params / 1e6:.2f} M parameters, malignancy head on the bottleneck",
+                         "base_filters": settings.base_filters, "depth": settings.depth, "params": params},
+        "threshold": threshold,
+        "settings": {k: v for k, v in asdict(settings).items() if k not in ("extra",)},
+        "data": {"counts": report.counts,
+                 "split_counts": {k: len(v) for k, v in loaded_split.items()},
+                 "manifest": "split.json",
+                 "audit": {"near_duplicate_groups": len(report.near_duplicate_groups),
+                           "label_conflicts": len(report.label_conflicts),
+                           "multi_mask_cases": len(report.multi_mask_cases),
+                           "colour_annotated": len(report.colour_annotated),
+                           "skipped": len(report.problems)}},
+        "training": {"device": device, "duration_s": round(time.time() - started, 1),
+                     "epochs_run": run.epochs_done(), "best_val_dice_batch": _best_val_dice(run),
+                     "history": {**settings.extra.get("history", {})}},
+        "val_metrics": {k: v for k, v in val_summary.items() if k != "per_class"},
+        "test_metrics": test_summary,
+        "speed": {"predict_path_ms_median": float(np.median(lat)) if lat else None,
+                  "measured_on": predictor.device,
+                  "note": "whole predict path (resize, forward, resize back), one image at a time"},
+        "intended_use": modelcard.INTENDED_USE,
+        "limitations": modelcard.LIMITATIONS,
+        "citation": modelcard.CITATION,
+        "command": "python -m core.train " + " ".join(settings.extra.get("argv", [])),
+    }
+    os.replace(tmp_path, run.model)
+    modelcard.write_card(run.model, card)
+    log(f"test split: lesion Dice {test_summary.get('dice_mean')}, false alarms {test_summary.get('false_alarm_rate')}, "
+        f"malignancy AUC {test_summary.get('malignancy_auc')}, threshold {threshold}")
+    return card
+
+
+# ---------------------------------------------------------------- main
+
+def train(settings: TrainSettings, resume: bool = False, log=print) -> dict:
+    """Run (or resume) training into settings.out. Returns the model card."""
+    import keras
+
+    from core.model import build_unet, compile_model
+
+    run = RunFolder(settings.out)
+    started = time.time()
+    if resume and os.path.exists(run.settings):
+        saved = read_json(run.settings, {})
+        saved.update(epochs=settings.epochs, out=settings.out)
+        extra = settings.extra
+        settings = TrainSettings(**{k: v for k, v in saved.items() if k in TrainSettings.__dataclass_fields__})
+        settings.extra = {**saved.get("extra", {}), **extra}
+    write_json_atomic(run.settings, asdict(settings))
+    run.update_status(state="loading_data", epoch=run.epochs_done() if resume else 0, epochs=settings.epochs,
+                      started_at=started, message="decoding and auditing the dataset")
+    keras.utils.set_random_seed(settings.seed)
+    arrays, loaded_split, report = prepare_data(settings, run, log)
+    if _Cancel.requested:
+        raise KeyboardInterrupt
+    if len(arrays["train"].keys) == 0 or len(arrays["val"].keys) == 0:
+        raise ValueError("the split left no training or validation images; add more data")
+    strategy, jit, device = runtime.training_setup()
+    log(f"training on {device}: train {len(arrays['train'].keys)}, val {len(arrays['val'].keys)}, "
+        f"test {len(arrays['test'].keys)} images")
+    initial_epoch = 0
+    with strategy.scope():
+        if resume and os.path.exists(run.last) and run.epochs_done() > 0:
+            model = keras.models.load_model(run.last)
+            initial_epoch = run.epochs_done()
+            log(f"resuming after epoch {initial_epoch}")
+        else:
+            if not resume:
+                for stale in (run.metrics, run.last, run.best, run.model):
+                    if os.path.exists(stale):
+                        os.remove(stale)
+            model = build_unet((settings.image_size, settings.image_size, 1), settings.base_filters, settings.depth)
+            if settings.init_weights:
+                source = keras.models.load_model(settings.init_weights, compile=False)
+                model.set_weights(source.get_weights())
+                log(f"initialised from {settings.init_weights}")
+            compile_model(model, settings.loss, settings.learning_rate, jit_compile=jit,
+                          malignancy_weight=settings.malignancy_weight)
+    train_batches = make_batches(arrays["train"], settings.batch_size, settings.augment, True, settings.seed)
+    val_batches = make_batches(arrays["val"], settings.batch_size, False, False, settings.seed)
+    cb = make_progress_callback(run, settings.epochs, _best_val_dice(run), log)
+    sched = keras.callbacks.ReduceLROnPlateau(monitor="val_mask_dice_coef", mode="max", factor=0.5, patience=5,
+                                              min_lr=1e-5, verbose=0)
+    run.update_status(state="training", epoch=initial_epoch, epochs=settings.epochs, device=device, message="")
+    if initial_epoch < settings.epochs:
+        model.fit(train_batches, validation_data=val_batches, epochs=settings.epochs, initial_epoch=initial_epoch,
+                  callbacks=[cb, sched], verbose=0)
+    if _Cancel.requested:
+        run.update_status(state=CANCELLED, message=f"cancelled after epoch {run.epochs_done()}")
+        raise KeyboardInterrupt
+    card = finalize(run, settings, loaded_split, report, device, started, log)
+    run.update_status(state=DONE, message="finished", test_metrics={k: v for k, v in card["test_metrics"].items()
+                                                                    if k != "per_class"})
+    return card
+
+
+def parse_args(argv=None) -> tuple[TrainSettings, bool]:
+    ap = argparse.ArgumentParser(description="Train the BUSI U-Net into a run folder.")
+    ap.add_argument("--data", required=True, help="BUSI-shaped folder (benign/, malignant/, normal/)")
+    ap.add_argument("--out", required=True, help="run folder to write")
+    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--image-size", type=int, default=256)
+    ap.add_argument("--base-filters", type=int, default=16)
+    ap.add_argument("--depth", type=int, default=4)
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--learning-rate", type=float, default=1e-3)
+    ap.add_argument("--loss", choices=["bce", "bce_dice"], default="bce_dice")
+    ap.add_argument("--no-augment", action="store_true", help="turn augmentation off")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--init-weights", help="start from this model's weights (same width and depth)")
+    ap.add_argument("--split-from", help="reuse this split manifest (split.json) instead of making one")
+    ap.add_argument("--max-cases", type=int, help="use a class-balanced subset of this many images")
+    ap.add_argument("--name", default="model", help="name written on the model card")
+    ap.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.keras")
+    a = ap.parse_args(argv)
+    s = TrainSettings(data=a.data, out=a.out, epochs=a.epochs, image_size=a.image_size, base_filters=a.base_filters,
+                      depth=a.depth, batch_size=a.batch_size, learning_rate=a.learning_rate, loss=a.loss,
+                      augment=not a.no_augment, seed=a.seed, init_weights=a.init_weights, split_from=a.split_from,
+                      max_cases=a.max_cases, name=a.name, extra={"argv": list(argv if argv is not None else sys.argv[1:])})
+    return s, a.resume
+
+
+def main(argv=None) -> int:
+    settings, resume = parse_args(argv)
+    _install_signal_handlers()
+    run = RunFolder(settings.out)
+    try:
+        train(settings, resume)
+        return 0
+    except KeyboardInterrupt:
+        run.update_status(state=CANCELLED, message=f"cancelled after epoch {run.epochs_done()}")
+        print("cancelled", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        run.update_status(state=FAILED, message=f"{type(exc).__name__}: {exc}",
+                          traceback=traceback.format_exc()[-4000:])
+        traceback.print_exc()
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
