@@ -143,12 +143,17 @@ def audit_loaded(dataset: Dataset, loaded: list[LoadedCase], grouping: Grouping,
     )
 
 
-def audit_dataset(path: str) -> AuditReport:
-    """Scan, decode and audit a BUSI-shaped folder."""
+def _load_and_group(path: str):
     dataset = scan_busi(path)
     unreadable: list[str] = []
     loaded = load_cases(dataset.cases, unreadable)
-    return audit_loaded(dataset, loaded, group_cases(loaded), unreadable)
+    grouping = group_cases(loaded)
+    return loaded, grouping, audit_loaded(dataset, loaded, grouping, unreadable)
+
+
+def audit_dataset(path: str) -> AuditReport:
+    """Scan, decode and audit a BUSI-shaped folder."""
+    return _load_and_group(path)[2]
 
 
 def main(argv=None) -> int:
@@ -166,3 +171,20 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def audit_with_split(path: str, seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.15):
+    """Audit a folder and preview the split training would use: (report, {split: {class: count}})."""
+    from core.split import make_split
+
+    loaded, grouping, report = _load_and_group(path)
+    keys = [lc.case.key for lc in loaded]
+    label_of = {lc.case.key: lc.case.label for lc in loaded}
+    try:
+        split = make_split(keys, [label_of[k] for k in keys], [grouping.group_of[k] for k in keys],
+                           seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
+    except ValueError as exc:
+        report.problems.append(f"cannot split: {exc}")
+        return report, {}
+    table = {name: {c: sum(label_of[k] == c for k in members) for c in report.counts} for name, members in split.items()}
+    return report, table

@@ -8,41 +8,49 @@ to the exact images it was computed on.
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import numpy as np
-from sklearn.model_selection import StratifiedGroupKFold
 
 from core.files import write_json_atomic
 
 
-def _one_fold(keys, labels, groups, n_splits: int, seed: int):
-    """Return (rest_idx, held_idx) with held ~ 1/n_splits of the data, groups whole."""
-    if n_splits < 2 or len(set(groups)) < n_splits:
-        raise ValueError(f"too few independent images ({len(set(groups))} groups) to split {n_splits} ways")
-    sgkf = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    rest, held = next(iter(sgkf.split(np.zeros(len(keys)), labels, groups)))
-    return rest, held
-
-
 def make_split(keys: list[str], labels: list[str], groups: list[int], seed: int = 0,
                val_fraction: float = 0.15, test_fraction: float = 0.15) -> dict[str, list[str]]:
-    """Split case keys into {"train", "val", "test"}; deterministic for a given seed."""
-    order = np.argsort(keys)  # independent of the order files were listed in
-    keys = [keys[i] for i in order]
-    labels = [labels[i] for i in order]
-    groups = [groups[i] for i in order]
-    rest, test = _one_fold(keys, labels, groups, max(2, round(1 / test_fraction)), seed)
-    rest_keys = [keys[i] for i in rest]
-    rest_labels = [labels[i] for i in rest]
-    rest_groups = [groups[i] for i in rest]
-    # val is val_fraction of the whole, so a slightly larger share of the rest
-    n_val = max(2, round((1 - test_fraction) / val_fraction))
-    train, val = _one_fold(rest_keys, rest_labels, rest_groups, n_val, seed + 1)
-    return {
-        "train": sorted(rest_keys[i] for i in train),
-        "val": sorted(rest_keys[i] for i in val),
-        "test": sorted(keys[i] for i in test),
-    }
+    """Split case keys into {"train", "val", "test"}; deterministic for a given seed.
+
+    Groups are shuffled (seeded) and dealt, class by class (a group counts
+    under its most common class), to test until that class's test share is
+    reached, then to val, then to train. Works from a dozen images upwards.
+    """
+    members: dict[int, list[int]] = {}
+    for i, g in enumerate(groups):
+        members.setdefault(g, []).append(i)
+    # canonical order first, so the result does not depend on listing order
+    ordered = sorted(members.values(), key=lambda idx: min(keys[i] for i in idx))
+    rng = np.random.default_rng(seed)
+    rng.shuffle(ordered)
+    by_class: dict[str, list[list[int]]] = {}
+    for idx in ordered:
+        cls = Counter(labels[i] for i in idx).most_common(1)[0][0]
+        by_class.setdefault(cls, []).append(idx)
+    split = {"train": [], "val": [], "test": []}
+    for cls in sorted(by_class):
+        n = sum(len(idx) for idx in by_class[cls])
+        want = {"test": round(test_fraction * n), "val": round(val_fraction * n)}
+        got = {"test": 0, "val": 0}
+        for idx in by_class[cls]:
+            side = next((s for s in ("test", "val") if got[s] < want[s]), "train")
+            if side != "train":
+                got[side] += len(idx)
+            split[side].extend(keys[i] for i in idx)
+    if not split["val"] and split["train"]:
+        # tiny datasets: validation needs at least one group
+        first = next(idx for idx in ordered if keys[idx[0]] in split["train"])
+        moved = {keys[i] for i in first}
+        split["train"] = [k for k in split["train"] if k not in moved]
+        split["val"].extend(sorted(moved))
+    return {k: sorted(v) for k, v in split.items()}
 
 
 def check_no_group_leak(split: dict[str, list[str]], group_of: dict[str, int]) -> None:

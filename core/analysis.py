@@ -1,0 +1,199 @@
+"""What the Segment page computes, without any UI: uploads in, analyses and exports out.
+
+``pair_uploads`` sorts uploaded files into images and their BUSI-named masks.
+``analyse`` runs the model once per image and keeps the probability map.
+``view_at`` derives everything that depends on the threshold (mask,
+measurements, Dice/IoU against ground truth) from that cached map, so moving
+a slider never re-runs the network. Everything stays in memory.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.data import MASK_RE
+from core.imageio import DecodedImage, ImageReadError, decode_image, decode_mask, encode_png
+from core.measure import Measurements, measure
+from core.metrics import dice, iou
+from core.overlay import agreement_overlay, lesion_overlay
+
+
+@dataclass
+class Upload:
+    """An image's bytes and the bytes of any masks uploaded with it."""
+
+    name: str
+    data: bytes
+    masks: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+def pair_uploads(files: list[tuple[str, bytes]]) -> tuple[list[Upload], list[str]]:
+    """Split uploads into images with their masks (``name_mask.png``, ``name_mask_1.png``).
+
+    Returns (uploads, messages) where messages name masks with no image.
+    """
+    images: dict[str, Upload] = {}
+    masks: dict[str, list[tuple[str, bytes]]] = {}
+    order = []
+    for name, data in files:
+        stem = os.path.splitext(name)[0]
+        m = MASK_RE.match(stem)
+        if m:
+            masks.setdefault(m.group("stem"), []).append((name, data))
+        else:
+            images[stem] = Upload(name, data)
+            order.append(stem)
+    messages = []
+    for stem, lst in masks.items():
+        if stem in images:
+            images[stem].masks = sorted(lst)
+        else:
+            messages.append(f"{', '.join(n for n, _ in lst)}: no image named '{stem}' was uploaded with this mask")
+    return [images[s] for s in order], messages
+
+
+@dataclass
+class Analysis:
+    """One image after inference. probability: (H, W) float32 at the original resolution."""
+
+    name: str
+    image: DecodedImage
+    probability: np.ndarray
+    malignancy: float | None
+    inference_ms: float
+    gt_mask: np.ndarray | None = None
+    mask_message: str | None = None
+
+
+def merge_masks(masks: list[tuple[str, bytes]], shape: tuple[int, int]) -> tuple[np.ndarray | None, str | None]:
+    """Union of the uploaded mask files for one image, or (None, message) when they do not fit."""
+    merged = None
+    for name, data in masks:
+        try:
+            m = decode_mask(data, name)
+        except ImageReadError as exc:
+            return None, f"{exc} The prediction is shown without ground truth."
+        if m.shape != tuple(shape):
+            return None, (f"{name}: the mask is {m.shape[1]}×{m.shape[0]} pixels but its image is "
+                          f"{shape[1]}×{shape[0]}; upload the mask that belongs to this image.")
+        merged = m if merged is None else merged | m
+    return merged, None
+
+
+def analyse(predictor, upload: Upload) -> Analysis:
+    """Decode and segment one upload. Raises ImageReadError for an unusable image."""
+    image = decode_image(upload.data, upload.name)
+    pred = predictor.predict(image.gray)
+    gt, message = merge_masks(upload.masks, image.gray.shape) if upload.masks else (None, None)
+    return Analysis(upload.name, image, pred.probability, pred.malignancy, pred.inference_ms, gt, message)
+
+
+@dataclass
+class View:
+    """Everything that depends on the threshold. mask: (H, W) bool."""
+
+    mask: np.ndarray
+    measurements: Measurements
+    dice: float | None
+    iou: float | None
+
+
+def effective_spacing(analysis: Analysis, typed_mm_per_px: float | None) -> tuple[float, float] | None:
+    """DICOM spacing when the file carries it, else the spacing the user typed, else unknown."""
+    if analysis.image.pixel_spacing_mm:
+        return analysis.image.pixel_spacing_mm
+    if typed_mm_per_px and typed_mm_per_px > 0:
+        return (typed_mm_per_px, typed_mm_per_px)
+    return None
+
+
+def view_at(analysis: Analysis, threshold: float, typed_mm_per_px: float | None = None) -> View:
+    mask = analysis.probability >= threshold
+    m = measure(mask, effective_spacing(analysis, typed_mm_per_px))
+    if analysis.gt_mask is None:
+        return View(mask, m, None, None)
+    return View(mask, m, dice(analysis.gt_mask, mask), iou(analysis.gt_mask, mask))
+
+
+def malignancy_words(p: float | None) -> str:
+    """The malignancy probability in plain words."""
+    if p is None:
+        return "This model has no malignancy output."
+    if p < 0.2:
+        band = "low"
+    elif p < 0.5:
+        band = "intermediate-low"
+    elif p < 0.8:
+        band = "intermediate-high"
+    else:
+        band = "high"
+    return (f"The model estimates a {p:.0%} probability that this lesion is malignant ({band}). "
+            "This is a research estimate, not a diagnosis; it is only meaningful when a lesion is present.")
+
+
+def summary_row(analysis: Analysis, view: View, threshold: float) -> dict:
+    m = view.measurements
+    return {
+        "file": analysis.name,
+        "width": analysis.image.width,
+        "height": analysis.image.height,
+        "threshold": round(threshold, 3),
+        "lesion_area_px": m.area_px,
+        "lesion_area_mm2": None if m.area_mm2 is None else round(m.area_mm2, 2),
+        "lesion_count": m.lesion_count,
+        "longest_diameter_px": None if m.longest_diameter_px is None else round(m.longest_diameter_px, 1),
+        "longest_diameter_mm": None if m.longest_diameter_mm is None else round(m.longest_diameter_mm, 2),
+        "width_px": m.width_px,
+        "height_px": m.height_px,
+        "taller_than_wide": m.taller_than_wide,
+        "circularity": None if m.circularity is None else round(m.circularity, 3),
+        "malignancy_probability": None if analysis.malignancy is None else round(analysis.malignancy, 4),
+        "dice": None if view.dice is None else round(view.dice, 4),
+        "iou": None if view.iou is None else round(view.iou, 4),
+        "inference_ms": round(analysis.inference_ms, 1),
+    }
+
+
+def rows_to_csv(rows: list[dict]) -> bytes:
+    buf = io.StringIO()
+    if rows:
+        w = csv.DictWriter(buf, fieldnames=list(rows[0].keys()))
+        w.writeheader()
+        w.writerows([{k: "" if v is None else v for k, v in r.items()} for r in rows])
+    return buf.getvalue().encode()
+
+
+def rows_to_json(rows: list[dict]) -> bytes:
+    return json.dumps(rows, indent=1).encode()
+
+
+def mask_png(view: View) -> bytes:
+    return encode_png(view.mask.astype(np.uint8) * 255)
+
+
+def overlay_png(analysis: Analysis, view: View, opacity: float) -> bytes:
+    return encode_png(lesion_overlay(analysis.image.gray, view.mask, opacity))
+
+
+def agreement_png(analysis: Analysis, view: View) -> bytes | None:
+    if analysis.gt_mask is None:
+        return None
+    return encode_png(agreement_overlay(analysis.image.gray, analysis.gt_mask, view.mask))
+
+
+def sample_uploads(folder: str) -> list[Upload]:
+    """The shipped sample gallery: every image in a BUSI-shaped folder with its masks, read as bytes."""
+    files = []
+    for dirpath, dirnames, names in os.walk(folder):
+        dirnames.sort()
+        for n in sorted(names):
+            if n.lower().endswith(".png"):
+                with open(os.path.join(dirpath, n), "rb") as fh:
+                    files.append((n, fh.read()))
+    uploads, _ = pair_uploads(files)
+    return uploads

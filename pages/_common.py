@@ -1,0 +1,33 @@
+"""Streamlit pieces shared by the pages: the cached model and the standing disclaimer."""
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from core.inference import ModelLoadError, Predictor
+from core.registry import active_model_path
+
+DISCLAIMER = "Research decision support, not a diagnosis."
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=3)
+def _load_predictor(path: str, mtime: float) -> Predictor:
+    # mtime is part of the key so a retrained file at the same path is reloaded
+    return Predictor.load(path)
+
+
+def predictor_or_stop(path: str | None = None) -> Predictor:
+    """The cached predictor for the active (or given) model; explains and stops when there is none."""
+    path = path or active_model_path()
+    if not os.path.isfile(path):
+        st.error(f"No model is loaded: there is no model file at `{path}`.")
+        st.info("Restore the shipped default with `git checkout weights/`, or train one on the Train page "
+                "and make it active there. No mask is shown without a model.")
+        st.stop()
+    try:
+        return _load_predictor(path, os.path.getmtime(path))
+    except ModelLoadError as exc:
+        st.error(f"The model could not be loaded. {exc}")
+        st.info("Choose another model on the Train page, or restore the default with `git checkout weights/`.")
+        st.stop()

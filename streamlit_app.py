@@ -1,0 +1,55 @@
+"""Home page and navigation of the breast-ultrasound segmentation app."""
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from core.modelcard import CITATION, read_card
+from core.registry import active_model_path
+
+st.set_page_config(page_title="BUSI lesion segmentation", page_icon="🩺", layout="wide")
+
+
+def home() -> None:
+    from core.runtime import describe_device
+    from pages._common import DISCLAIMER
+
+    st.title("Breast-ultrasound lesion segmentation")
+    st.warning(f"**{DISCLAIMER}** Every mask and figure here is for a clinician to review.")
+    path = active_model_path()
+    card = read_card(path) if os.path.isfile(path) else None
+    col1, col2 = st.columns(2)
+    with col1:
+        st.subheader("Active model")
+        if not os.path.isfile(path):
+            st.error(f"No model file at `{path}`. Restore it with `git checkout weights/` or train one on the Train page.")
+        else:
+            st.write(f"`{os.path.relpath(path)}`")
+            if card:
+                t = card.get("test_metrics", {})
+                st.write(card.get("architecture", {}).get("summary", ""))
+                m1, m2, m3 = st.columns(3)
+                m1.metric("Test Dice (lesions)", f"{t.get('dice_mean') or 0:.3f}")
+                m2.metric("False alarms (normal)", f"{(t.get('false_alarm_rate') or 0):.0%}")
+                auc = t.get("malignancy_auc")
+                m3.metric("Malignancy AUC", "—" if auc is None else f"{auc:.3f}")
+                st.caption(f"On its own held-out test split ({t.get('n_images')} BUSI images, near-duplicates "
+                           f"kept on one side). Default threshold {card.get('threshold')}.")
+            else:
+                st.info("This model has no model card, so its accuracy is unknown.")
+    with col2:
+        st.subheader("Device")
+        st.write(describe_device())
+        st.subheader("Start")
+        st.page_link(segment_page, label="Segment images", icon="🔍")
+        st.page_link(train_page, label="Train a model", icon="🏋️")
+        st.page_link(evaluate_page, label="Evaluate a model", icon="📊")
+    st.caption(f"Data: BUSI — {CITATION}. Uploaded images stay in memory and are never stored or sent anywhere.")
+
+
+home_page = st.Page(home, title="Home", icon="🏠", default=True)
+segment_page = st.Page("pages/segment.py", title="Segment", icon="🔍", url_path="segment")
+train_page = st.Page("pages/train.py", title="Train", icon="🏋️", url_path="train")
+evaluate_page = st.Page("pages/evaluate.py", title="Evaluate", icon="📊", url_path="evaluate")
+st.navigation([home_page, segment_page, train_page, evaluate_page]).run()
