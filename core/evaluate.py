@@ -130,8 +130,8 @@ def choose_threshold(scored: list[Scored], candidates=None) -> float:
     return best
 
 
-def write_rows_csv(path: str, rows: list[dict]) -> None:
-    from core.files import write_text_atomic
+def rows_csv_text(rows: list[dict]) -> str:
+    """Per-image rows as CSV text (NaN and None become empty cells)."""
     import io
 
     buf = io.StringIO()
@@ -139,4 +139,139 @@ def write_rows_csv(path: str, rows: list[dict]) -> None:
     w.writeheader()
     for r in rows:
         w.writerow({k: ("" if v is None or (isinstance(v, float) and math.isnan(v)) else v) for k, v in r.items()})
-    write_text_atomic(path, buf.getvalue())
+    return buf.getvalue()
+
+
+def write_rows_csv(path: str, rows: list[dict]) -> None:
+    from core.files import write_text_atomic
+
+    write_text_atomic(path, rows_csv_text(rows))
+
+
+def manifest_for(model_path: str) -> str | None:
+    """The split manifest that belongs to a model: name.split.json beside it, or a run's split.json."""
+    stem = os.path.splitext(model_path)[0]
+    for p in (f"{stem}.split.json", os.path.join(os.path.dirname(model_path), "split.json")):
+        if os.path.isfile(p):
+            return p
+    return None
+
+
+@dataclass
+class Evaluation:
+    model: str
+    threshold: float
+    rows: list[dict]
+    summary: dict
+    scored: list[Scored]
+    problems: list[str]
+
+
+def evaluate_folder(predictor, data: str, threshold: float | None = None, split: str | None = None,
+                    progress=None, manifest: str | None = None) -> Evaluation:
+    """Score a model on a BUSI-shaped folder, or only on one side of a split manifest
+    (the model's own unless ``manifest`` names another, e.g. to compare two models on the same images)."""
+    from core.audit import group_cases
+    from core.data import load_cases, scan_busi
+    from core.split import read_manifest
+
+    dataset = scan_busi(data)
+    cases = dataset.cases
+    problems = list(dataset.problems)
+    if split:
+        manifest = manifest or manifest_for(predictor.path)
+        if manifest is None:
+            raise FileNotFoundError(f"{os.path.basename(predictor.path)} has no split manifest beside it; "
+                                    "evaluate the whole folder instead")
+        wanted = set(read_manifest(manifest)[split])
+        cases = [c for c in cases if c.key in wanted]
+        if not cases:
+            raise ValueError(f"none of the model's {split} images are in {dataset.root}")
+    loaded = load_cases(cases, problems)
+    threshold = predictor.threshold if threshold is None else threshold
+    scored = predict_cases(predictor, loaded, progress)
+    rows = score_predictions(scored, threshold)
+    conflicted = group_cases(loaded).conflicted_keys if len(loaded) > 1 else set()
+    return Evaluation(predictor.path, threshold, rows, summarise(rows, conflicted), scored, problems)
+
+
+def roc_points(rows: list[dict]) -> tuple[list[float], list[float]]:
+    """False- and true-positive rates of the malignancy score over benign/malignant lesions."""
+    from sklearn.metrics import roc_curve
+
+    lab = [(CLASS_LABEL[r["label"]], r["malignancy_probability"]) for r in rows
+           if CLASS_LABEL.get(r["label"], -1) >= 0 and r["malignancy_probability"] is not None]
+    if len({y for y, _ in lab}) < 2:
+        return [], []
+    fpr, tpr, _ = roc_curve([y for y, _ in lab], [p for _, p in lab])
+    return fpr.tolist(), tpr.tolist()
+
+
+def calibration_points(rows: list[dict], bins: int = 5) -> tuple[list[float], list[float]]:
+    """Mean predicted malignancy vs observed malignant fraction, in equal-width bins."""
+    from sklearn.calibration import calibration_curve
+
+    lab = [(CLASS_LABEL[r["label"]], r["malignancy_probability"]) for r in rows
+           if CLASS_LABEL.get(r["label"], -1) >= 0 and r["malignancy_probability"] is not None]
+    if len({y for y, _ in lab}) < 2:
+        return [], []
+    frac, mean = calibration_curve([y for y, _ in lab], [p for _, p in lab], n_bins=bins)
+    return mean.tolist(), frac.tolist()
+
+
+def format_summary(ev: Evaluation) -> str:
+    s = ev.summary
+    f = lambda v, d=3: "—" if v is None else f"{v:.{d}f}"  # noqa: E731
+    lines = [f"model: {ev.model}  threshold: {ev.threshold}",
+             f"images: {s['n_images']} ({s['n_lesion']} with a lesion, {s['n_normal']} normal)",
+             f"lesion images: mean Dice {f(s['dice_mean'])}, median Dice {f(s['dice_median'])}, "
+             f"mean IoU {f(s['iou_mean'])}, HD95 median {f(s['hd95_median_px'], 1)} px",
+             f"normal images: false-alarm rate {f(s['false_alarm_rate'])}",
+             f"malignancy AUC: {f(s['malignancy_auc'])} (n={s['n_auc']})"]
+    for c, v in s["per_class"].items():
+        lines.append(f"  {c:9s} n={v['n_images']:3d}  Dice {f(v['dice_mean'])}  IoU {f(v['iou_mean'])}"
+                     + (f"  false alarms {f(v['false_alarm_rate'])}" if v.get("false_alarm_rate") is not None else ""))
+    if ev.problems:
+        lines.append(f"skipped {len(ev.problems)} files: " + "; ".join(ev.problems[:5]))
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    import json
+    import sys
+
+    from core.inference import ModelLoadError, Predictor
+    from core.registry import active_model_path
+
+    ap = argparse.ArgumentParser(description="Evaluate a segmentation model on a labelled BUSI-shaped folder.")
+    ap.add_argument("--data", required=True, help="BUSI-shaped folder")
+    ap.add_argument("--weights", help="model file; default: the active model")
+    ap.add_argument("--threshold", type=float, help="default: the model card's")
+    ap.add_argument("--split", choices=["train", "val", "test"], help="only this side of the model's split manifest")
+    ap.add_argument("--out", help="folder for per_image.csv and summary.json")
+    a = ap.parse_args(argv)
+    try:
+        predictor = Predictor.load(a.weights or active_model_path())
+        from tqdm import tqdm
+
+        bar = tqdm(unit="img", file=sys.stderr)
+        ev = evaluate_folder(predictor, a.data, a.threshold, a.split,
+                             progress=lambda i, n: (setattr(bar, "total", n), bar.update(1)))
+        bar.close()
+    except (ModelLoadError, FileNotFoundError, ValueError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(format_summary(ev))
+    if a.out:
+        os.makedirs(a.out, exist_ok=True)
+        write_rows_csv(os.path.join(a.out, "per_image.csv"), ev.rows)
+        from core.files import write_json_atomic
+
+        write_json_atomic(os.path.join(a.out, "summary.json"), {"model": ev.model, "threshold": ev.threshold,
+                                                                "data": os.path.abspath(a.data), **ev.summary})
+        print(f"per-image figures in {os.path.join(a.out, 'per_image.csv')}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -89,7 +89,8 @@ def train_command(run_dir: str, settings: dict) -> list[str]:
     cmd = [sys.executable, "-m", "core.train", "--data", settings["data"], "--out", run_dir]
     flags = {"epochs": "--epochs", "image_size": "--image-size", "base_filters": "--base-filters",
              "batch_size": "--batch-size", "learning_rate": "--learning-rate", "loss": "--loss",
-             "seed": "--seed", "max_cases": "--max-cases", "name": "--name", "init_weights": "--init-weights"}
+             "seed": "--seed", "max_cases": "--max-cases", "name": "--name", "init_weights": "--init-weights",
+             "compare_with": "--compare-with"}
     for key, flag in flags.items():
         if settings.get(key) is not None:
             cmd += [flag, str(settings[key])]
@@ -97,6 +98,8 @@ def train_command(run_dir: str, settings: dict) -> list[str]:
         cmd.append("--no-augment")
     if settings.get("resume"):
         cmd.append("--resume")
+    if settings.get("cleanup_data"):
+        cmd.append("--cleanup-data")
     return cmd
 
 
@@ -140,7 +143,7 @@ def start_job(settings: dict, run_dir: str | None = None) -> str:
     return run_dir
 
 
-def cancel_job(wait_s: float = 20.0) -> bool:
+def cancel_job(wait_s: float = 30.0) -> bool:
     """Ask the running job to stop (SIGTERM, then SIGKILL after wait_s). True if one was running."""
     lock = _read_lock()
     if not lock or not pid_alive(lock.get("pid")):
@@ -195,3 +198,19 @@ def list_runs() -> list[RunInfo]:
         return []
     return [run_info(os.path.join(rd, n)) for n in sorted(os.listdir(rd), reverse=True)
             if os.path.isfile(os.path.join(rd, n, "status.json"))]
+
+
+# Training throughput measured on the 2-core CPU this was developed on (images/s
+# at 256x256, batch 8, XLA; see shared NOTES and bench/). Cost scales with pixels.
+CPU_IMAGES_PER_S_256 = {8: 8.5, 16: 3.9, 32: 0.85, 64: 0.27}
+
+
+def estimate_seconds(n_train: int, epochs: int, image_size: int, base_filters: int, gpu: bool = False) -> float | None:
+    """A rough training-time estimate for this machine's CPU; None when we have no measurement (GPU)."""
+    if gpu:
+        return None
+    known = sorted(CPU_IMAGES_PER_S_256)
+    f = min(known, key=lambda k: abs(k - base_filters))
+    rate = CPU_IMAGES_PER_S_256[f] * (f / base_filters) ** 2 * (256 / image_size) ** 2
+    per_epoch = n_train / rate * 1.15 + 5  # + validation and checkpointing
+    return epochs * per_epoch + 30  # + start-up and XLA compilation

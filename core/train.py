@@ -53,6 +53,8 @@ class TrainSettings:
     init_weights: str | None = None
     split_from: str | None = None
     max_cases: int | None = None
+    compare_with: str | None = None
+    cleanup_data: bool = False
     name: str = "model"
     extra: dict = field(default_factory=dict)
 
@@ -332,6 +334,16 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
     conflicted = {k for g in report.label_conflicts for k in g}
     test_rows = score_predictions(test, threshold)
     test_summary = summarise(test_rows, conflicted)
+    comparison = None
+    if settings.compare_with and os.path.isfile(settings.compare_with):
+        # the model this run may replace, scored on exactly the same test images
+        try:
+            other = Predictor.load(settings.compare_with)
+            other_rows = score_predictions(predict_cases(other, loaded_split["test"]), other.threshold)
+            comparison = {"model": settings.compare_with, "threshold": other.threshold,
+                          "test_metrics": summarise(other_rows, conflicted)}
+        except Exception as exc:  # a broken comparison model must not fail the run
+            comparison = {"model": settings.compare_with, "error": str(exc)}
     lat = sorted(s.inference_ms for s in test + val)
     params = int(model.count_params())
     card = {
@@ -361,6 +373,7 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
                      "history": {**settings.extra.get("history", {})}},
         "val_metrics": {k: v for k, v in val_summary.items() if k != "per_class"},
         "test_metrics": test_summary,
+        "comparison": comparison,
         "speed": {"predict_path_ms_median": float(np.median(lat)) if lat else None,
                   "measured_on": predictor.device,
                   "note": "whole predict path (resize, forward, resize back), one image at a time"},
@@ -377,6 +390,24 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
 
 
 # ---------------------------------------------------------------- main
+
+def remove_extracted_upload(folder: str, log=print) -> None:
+    """Delete a dataset zip's temporary extraction once its images are in memory.
+
+    Only folders made by core.safezip (temp dir, 'busi_upload_' prefix) are removed.
+    """
+    import shutil
+    import tempfile
+
+    folder = os.path.abspath(folder)
+    tmp = os.path.abspath(tempfile.gettempdir())
+    top = folder
+    while os.path.dirname(top) != tmp and os.path.dirname(top) != top:
+        top = os.path.dirname(top)
+    if os.path.dirname(top) == tmp and os.path.basename(top).startswith("busi_upload_"):
+        shutil.rmtree(top, ignore_errors=True)
+        log(f"removed the temporary upload folder {top}")
+
 
 def train(settings: TrainSettings, resume: bool = False, log=print) -> dict:
     """Run (or resume) training into settings.out. Returns the model card."""
@@ -396,7 +427,11 @@ def train(settings: TrainSettings, resume: bool = False, log=print) -> dict:
     run.update_status(state="loading_data", epoch=run.epochs_done() if resume else 0, epochs=settings.epochs,
                       started_at=started, message="decoding and auditing the dataset")
     keras.utils.set_random_seed(settings.seed)
-    arrays, loaded_split, report = prepare_data(settings, run, log)
+    try:
+        arrays, loaded_split, report = prepare_data(settings, run, log)
+    finally:
+        if settings.cleanup_data:
+            remove_extracted_upload(settings.data, log)
     if _Cancel.requested:
         raise KeyboardInterrupt
     if len(arrays["train"].keys) == 0 or len(arrays["val"].keys) == 0:
@@ -457,12 +492,15 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
     ap.add_argument("--split-from", help="reuse this split manifest (split.json) instead of making one")
     ap.add_argument("--max-cases", type=int, help="use a class-balanced subset of this many images")
     ap.add_argument("--name", default="model", help="name written on the model card")
+    ap.add_argument("--compare-with", help="also score this model on the test split, for the card's comparison")
+    ap.add_argument("--cleanup-data", action="store_true",
+                    help="delete DATA after decoding (only a temporary folder made from an uploaded zip)")
     ap.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.keras")
     a = ap.parse_args(argv)
     s = TrainSettings(data=a.data, out=a.out, epochs=a.epochs, image_size=a.image_size, base_filters=a.base_filters,
                       depth=a.depth, batch_size=a.batch_size, learning_rate=a.learning_rate, loss=a.loss,
                       augment=not a.no_augment, seed=a.seed, init_weights=a.init_weights, split_from=a.split_from,
-                      max_cases=a.max_cases, name=a.name, extra={"argv": list(argv if argv is not None else sys.argv[1:])})
+                      max_cases=a.max_cases, name=a.name, compare_with=a.compare_with, cleanup_data=a.cleanup_data, extra={"argv": list(argv if argv is not None else sys.argv[1:])})
     return s, a.resume
 
 
