@@ -27,6 +27,11 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".dcm", ".dicom")
 
 
+# Leading bytes of the formats we accept: a file that starts like an image but
+# does not decode is damaged, not of the wrong kind.
+_IMAGE_SIGNATURES = (b"\x89PNG", b"\xff\xd8\xff", b"BM", b"II*\x00", b"MM\x00*")
+
+
 class ImageReadError(ValueError):
     """An input file could not be turned into an image; the message says why."""
 
@@ -209,8 +214,11 @@ def decode_image(data: bytes, name: str = "image") -> DecodedImage:
     except ImageReadError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageReadError(f"{name}: refused as a possible decompression bomb ({exc}).") from exc
+        raise ImageReadError(f"{name}: the image is larger than the {MAX_PIXELS:,}-pixel limit and was refused "
+                             "as a possible decompression bomb. Export a smaller image.") from exc
     except UnidentifiedImageError as exc:
+        if data.startswith(_IMAGE_SIGNATURES):
+            raise ImageReadError(f"{name}: the image data is damaged or truncated. Export it again.") from exc
         raise ImageReadError(
             f"{name}: not a readable image. Supported formats are PNG, JPEG, BMP, TIFF and DICOM."
         ) from exc

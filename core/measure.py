@@ -72,7 +72,9 @@ def circularity(component: np.ndarray) -> float:
     if not contours:
         return 0.0
     c = max(contours, key=cv2.contourArea)
-    perimeter = cv2.arcLength(c, closed=True)
+    # The raw pixel contour's staircase inflates the perimeter (a disc scores
+    # ~0.89); a 1-pixel polygon approximation removes that bias (disc ~0.99).
+    perimeter = cv2.arcLength(cv2.approxPolyDP(c, 1.0, True), closed=True)
     area = cv2.contourArea(c)
     if perimeter <= 0:
         return 0.0

@@ -27,7 +27,7 @@ def make_split(keys: list[str], labels: list[str], groups: list[int], seed: int 
     for i, g in enumerate(groups):
         members.setdefault(g, []).append(i)
     # canonical order first, so the result does not depend on listing order
-    ordered = sorted(members.values(), key=lambda idx: min(keys[i] for i in idx))
+    ordered = sorted((sorted(idx, key=lambda i: keys[i]) for idx in members.values()), key=lambda idx: keys[idx[0]])
     rng = np.random.default_rng(seed)
     rng.shuffle(ordered)
     by_class: dict[str, list[list[int]]] = {}
