@@ -1,0 +1,73 @@
+"""core.analysis: pairing uploads, threshold views from a cached probability, bad masks."""
+import numpy as np
+import pytest
+
+from core import analysis as an
+from core.imageio import ImageReadError
+from tests.conftest import png_bytes, synthetic_case
+
+
+class CountingPredictor:
+    """Stands in for the network: a fixed probability ramp, counting calls."""
+
+    threshold = 0.5
+    path = "fake.keras"
+
+    def __init__(self):
+        self.calls = 0
+
+    def predict(self, gray):
+        from core.inference import Prediction
+
+        self.calls += 1
+        h, w = gray.shape
+        return Prediction(np.tile(np.linspace(0, 1, w, dtype=np.float32), (h, 1)), 0.7, 1.0)
+
+
+def test_busi_named_masks_pair_with_their_images():
+    ups, msgs = an.pair_uploads([("case (1).png", b"i"), ("case (1)_mask.png", b"m"),
+                                 ("case (1)_mask_1.png", b"m1"), ("other_mask.png", b"x")])
+    assert [u.name for u in ups] == ["case (1).png"]
+    assert [n for n, _ in ups[0].masks] == ["case (1)_mask.png", "case (1)_mask_1.png"]
+    assert msgs and "other_mask.png" in msgs[0]
+
+
+def test_threshold_changes_reuse_the_probability_map():
+    p = CountingPredictor()
+    gray, mask = synthetic_case(20, 40)
+    a = an.analyse(p, an.Upload("x.png", png_bytes(gray), [("x_mask.png", png_bytes(mask.astype(np.uint8) * 255))]))
+    areas = [an.view_at(a, t).measurements.area_px for t in (0.25, 0.5, 0.75)]
+    assert p.calls == 1
+    assert areas[0] > areas[1] > areas[2] > 0
+    v = an.view_at(a, 0.5)
+    assert v.dice is not None and 0 <= v.dice <= 1
+
+
+def test_mask_of_the_wrong_size_gives_a_message_not_a_crash():
+    gray, _ = synthetic_case(20, 40)
+    a = an.analyse(CountingPredictor(), an.Upload("x.png", png_bytes(gray),
+                                                  [("x_mask.png", png_bytes(np.zeros((10, 10), np.uint8)))]))
+    assert a.gt_mask is None and "10×10" in a.mask_message and "40×20" in a.mask_message
+
+
+def test_unreadable_image_raises_a_named_error():
+    with pytest.raises(ImageReadError, match="bad.png"):
+        an.analyse(CountingPredictor(), an.Upload("bad.png", b"junk"))
+
+
+def test_typed_spacing_gives_mm_and_exports_are_complete():
+    gray, _ = synthetic_case(20, 40)
+    a = an.analyse(CountingPredictor(), an.Upload("x.png", png_bytes(gray)))
+    v = an.view_at(a, 0.5, typed_mm_per_px=0.5)
+    assert v.measurements.area_mm2 == pytest.approx(v.measurements.area_px * 0.25)
+    row = an.summary_row(a, v, 0.5)
+    assert b"lesion_area_mm2" in an.rows_to_csv([row]) and b'"file": "x.png"' in an.rows_to_json([row])
+    assert an.mask_png(v).startswith(b"\x89PNG") and an.overlay_png(a, v, 0.4).startswith(b"\x89PNG")
+    assert "70%" in an.malignancy_words(0.7) and "not a diagnosis" in an.malignancy_words(0.7)
+
+
+def test_the_sample_gallery_ships_with_masks():
+    from tests.conftest import SAMPLES
+
+    ups = an.sample_uploads(SAMPLES)
+    assert len(ups) == 12 and all(u.masks for u in ups)

@@ -1,0 +1,65 @@
+"""core.model and core.inference: build, save, reload without safe_mode=False, classic .h5, predict path."""
+import numpy as np
+import pytest
+
+from core.inference import ModelLoadError, Predictor, mask_at
+from core.model import build_classic_unet, build_unet
+
+
+def test_two_outputs_with_stable_names():
+    m = build_unet((32, 32, 1), base_filters=4, depth=2)
+    assert set(m.output_names) == {"mask", "malignancy"}
+    assert m.get_layer("enc0_conv1") and m.get_layer("dec1_up") and m.get_layer("bottleneck_conv2")
+    out = m.predict(np.zeros((2, 32, 32, 1), np.float32), verbose=0)
+    assert out["mask"].shape == (2, 32, 32, 1) and out["malignancy"].shape == (2, 1)
+    assert 0 <= out["mask"].min() and out["mask"].max() <= 1
+
+
+def test_size_must_divide_by_two_to_the_depth():
+    with pytest.raises(ValueError, match="divisible"):
+        build_unet((36, 36, 1), base_filters=4, depth=3)
+
+
+def test_compiled_model_saves_and_reloads_with_safe_mode(tmp_path):
+    import keras
+
+    from core.model import compile_model
+
+    m = compile_model(build_unet((32, 32, 1), 4, 2), "bce_dice", jit_compile=False)
+    x = np.random.default_rng(0).random((2, 32, 32, 1)).astype(np.float32)
+    m.train_on_batch(x, {"mask": (x > 0.5).astype(np.float32), "malignancy": np.ones((2, 1), np.float32)})
+    path = str(tmp_path / "m.keras")
+    m.save(path)
+    again = keras.models.load_model(path)  # safe_mode stays True: custom objects are registered
+    np.testing.assert_allclose(again.predict(x, verbose=0)["mask"], m.predict(x, verbose=0)["mask"], atol=1e-5)
+
+
+def test_predictor_returns_probability_at_original_size(tiny_model_path):
+    p = Predictor.load(tiny_model_path)
+    assert p.image_size == 32 and p.threshold == 0.5
+    gray = np.random.default_rng(1).integers(0, 255, (45, 71), dtype=np.uint8)
+    out = p.predict(gray)
+    assert out.probability.shape == (45, 71) and out.probability.dtype == np.float32
+    assert 0 <= out.malignancy <= 1 and out.inference_ms > 0
+    assert mask_at(out.probability, 0.0).all() and not mask_at(out.probability, 1.01).any()
+
+
+def test_classic_single_output_h5_model_is_accepted(tmp_path):
+    import keras
+
+    m = build_classic_unet((32, 32, 3), base_filters=2)
+    m.compile(optimizer="adam", loss=lambda y, p: keras.ops.mean(p))  # an unregistered loss
+    path = str(tmp_path / "classic.h5")
+    m.save(path)
+    p = Predictor.load(path)
+    out = p.predict(np.zeros((40, 50), np.uint8))
+    assert out.probability.shape == (40, 50) and out.malignancy is None
+
+
+def test_missing_and_broken_model_files_say_what_to_do(tmp_path):
+    with pytest.raises(ModelLoadError, match="No model file"):
+        Predictor.load(str(tmp_path / "nope.keras"))
+    bad = tmp_path / "bad.keras"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(ModelLoadError, match="could not be loaded"):
+        Predictor.load(str(bad))

@@ -1,0 +1,41 @@
+"""core.predict: the batch command on three files, one of them corrupt."""
+import csv
+import os
+
+import numpy as np
+from PIL import Image
+
+from core.predict import main
+from tests.conftest import synthetic_case
+
+
+def test_three_files_one_corrupt(tmp_path, tiny_model_path):
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    g1, m1 = synthetic_case(60, 80, seed=1)
+    Image.fromarray(g1).save(src / "a.png")
+    Image.fromarray(m1.astype(np.uint8) * 255).save(src / "a_mask.png")  # skipped: a mask
+    Image.fromarray(synthetic_case(50, 40, seed=2)[0]).convert("RGB").save(src / "sub" / "b.jpg")
+    (src / "sub" / "c.png").write_bytes(b"\x89PNG broken")
+    out = tmp_path / "out"
+    rc = main([str(src), "--out", str(out), "--weights", tiny_model_path, "--threshold", "0.5",
+               "--pixel-spacing", "0.1"])
+    assert rc == 0
+    with open(out / "predictions.csv") as fh:
+        rows = {os.path.basename(r["file"]): r for r in csv.DictReader(fh)}
+    assert set(rows) == {"a.png", "b.jpg", "c.png"}
+    assert rows["c.png"]["error"] and "c.png" in rows["c.png"]["error"]
+    for name, (w, h) in {"a": (80, 60), "b": (40, 50)}.items():
+        pred = np.array(Image.open(out / f"{name}_pred.png"))
+        assert pred.shape == (h, w) and pred.dtype == np.uint8 and set(np.unique(pred)) <= {0, 255}
+        row = rows[f"{name}.png" if name == "a" else "b.jpg"]
+        assert int(row["lesion_area_px"]) == int((pred == 255).sum())
+        assert float(row["lesion_area_mm2"]) == pytest_approx(int(row["lesion_area_px"]) * 0.01)
+        assert row["error"] == "" and float(row["inference_ms"]) > 0
+    assert not (out / "c_pred.png").exists()
+
+
+def pytest_approx(v):
+    import pytest
+
+    return pytest.approx(v, abs=1e-3)
