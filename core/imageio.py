@@ -96,12 +96,12 @@ def _has_colour(rgb: np.ndarray, tolerance: int = 8) -> bool:
 def _pil_to_gray(img: Image.Image, notes: list[str]) -> tuple[np.ndarray, bool]:
     """Any Pillow mode -> (H, W) uint8 gray, and whether the image carried colour."""
     try:
-        rotated = ImageOps.exif_transpose(img)
+        orientation = img.getexif().get(0x0112, 1)
     except Exception:  # a broken EXIF block must not lose the image
-        rotated = img
-    if rotated is not img:
+        orientation = 1
+    if orientation not in (None, 1):
+        img = ImageOps.exif_transpose(img)
         notes.append("rotated upright using its EXIF orientation")
-    img = rotated
     mode = img.mode
     if mode in ("1", "L"):
         return np.asarray(img.convert("L")), False

@@ -11,6 +11,22 @@ from core.registry import active_model_path
 DISCLAIMER = "Research decision support, not a diagnosis."
 
 
+def ensure_app_navigation() -> None:
+    """Route a first visit that lands straight on a page through streamlit_app.py.
+
+    Streamlit treats a folder named pages/ as the old file-based navigation
+    until some session has run the entry point's st.navigation. A server's
+    first visitor who opens /segment directly would otherwise get that old
+    menu (listing helper modules as pages). Clearing the flag and rerunning
+    makes Streamlit run the entry point, which then shows this same page.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 @st.cache_resource(show_spinner="Loading the model…", max_entries=3)
 def _load_predictor(path: str, mtime: float) -> Predictor:
     # mtime is part of the key so a retrained file at the same path is reloaded

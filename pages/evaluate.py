@@ -12,7 +12,9 @@ from core.data import DatasetError
 from core.evaluate import roc_points, calibration_points
 from core.overlay import agreement_overlay, lesion_overlay
 from core.registry import PROJECT_ROOT, list_models
-from pages._common import predictor_or_stop
+from pages._common import ensure_app_navigation, predictor_or_stop
+
+ensure_app_navigation()
 
 st.title("Evaluate")
 st.caption("Figures are computed per image at its original resolution. BUSI data: Al-Dhabyani et al., "

@@ -12,7 +12,9 @@ from core.imageio import ImageReadError
 from core.modelcard import CITATION
 from core.overlay import heatmap, lesion_overlay, to_rgb
 from core.registry import PROJECT_ROOT
-from pages._common import DISCLAIMER, predictor_or_stop
+from pages._common import DISCLAIMER, ensure_app_navigation, predictor_or_stop
+
+ensure_app_navigation()
 
 SAMPLES_DIR = os.path.join(PROJECT_ROOT, "samples", "busi")
 TYPES = ["png", "jpg", "jpeg", "bmp", "tif", "tiff", "dcm", "dicom"]

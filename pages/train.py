@@ -13,6 +13,9 @@ from core.audit import audit_with_split
 from core.data import DatasetError
 from core.modelcard import read_card, render_markdown
 from core.safezip import UnsafeZipError, extract_zip
+from pages._common import ensure_app_navigation
+
+ensure_app_navigation()
 
 st.title("Train")
 

@@ -1,0 +1,149 @@
+"""Every page through streamlit.testing.v1.AppTest, on a tiny model in temporary folders."""
+import io
+import os
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT, SAMPLES, png_bytes, synthetic_case
+
+APP = os.path.join(ROOT, "streamlit_app.py")
+
+
+def app(page=None):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def sample_bytes(rel):
+    with open(os.path.join(SAMPLES, rel), "rb") as fh:
+        return fh.read()
+
+
+def test_home_shows_model_device_and_disclaimer(isolated_dirs):
+    at = app()
+    text = " ".join(str(m.value) for m in at.markdown) + " ".join(w.value for w in at.warning)
+    assert "not a diagnosis" in text
+    assert "CPU" in text or "GPU" in text
+
+
+def test_segment_page_says_plainly_when_there_is_no_model(isolated_dirs):
+    weights, _ = isolated_dirs
+    os.remove(weights / "default.keras")
+    at = app("pages/segment.py")
+    assert any("No model is loaded" in e.value for e in at.error)
+    assert not at.get("plotly_chart")  # nothing made up
+
+
+def test_upload_with_mask_and_a_bad_file(isolated_dirs):
+    at = app("pages/segment.py")
+    gray, mask = synthetic_case(60, 80, seed=3)
+    at.file_uploader(key="uploads").set_value([
+        ("scan (1).png", png_bytes(gray), "image/png"),
+        ("scan (1)_mask.png", png_bytes(mask.astype(np.uint8) * 255), "image/png"),
+        ("broken.png", b"\x89PNG truncated", "image/png"),
+    ]).run()
+    assert not at.exception
+    assert any("broken.png" in e.value and "other images are unaffected" in e.value for e in at.error)
+    labels = {m.label: m.value for m in at.metric}
+    assert labels["Lesion area"].endswith("px")
+    assert "Dice / IoU vs ground truth" in labels
+    assert len(at.get("plotly_chart")) == 3  # image | ground truth | prediction
+
+
+def test_threshold_change_updates_the_area_without_another_inference(isolated_dirs):
+    at = app("pages/segment.py")
+    at.file_uploader(key="uploads").set_value([("x.png", png_bytes(synthetic_case(60, 80)[0]), "image/png")]).run()
+    assert at.session_state["inference_count"] == 1
+    areas = []
+    for t in (0.05, 0.5, 0.95):
+        at.slider(key="threshold").set_value(t).run()
+        areas.append(next(m.value for m in at.metric if m.label == "Lesion area"))
+    assert at.session_state["inference_count"] == 1
+    assert len(set(areas)) > 1, areas
+    at.radio(key="view").set_value("Probability heatmap").run()
+    assert at.session_state["inference_count"] == 1 and not at.exception
+
+
+@pytest.mark.parametrize("name, make", [
+    ("sixteen.png", lambda g: Image.fromarray(g.astype(np.uint16) * 200)),
+    ("cmyk.jpg", lambda g: Image.fromarray(g).convert("CMYK")),
+    ("palette.png", lambda g: Image.fromarray(g).convert("P")),
+    ("alpha.png", lambda g: Image.fromarray(g).convert("RGBA")),
+])
+def test_odd_modes_are_segmented(isolated_dirs, name, make):
+    gray = synthetic_case(50, 70)[0]
+    buf = io.BytesIO()
+    make(gray).save(buf, format="JPEG" if name.endswith("jpg") else "PNG")
+    at = app("pages/segment.py")
+    at.file_uploader(key="uploads").set_value([(name, buf.getvalue(), "image/png")]).run()
+    assert not at.exception and not at.error
+    assert any(m.label == "Lesion area" for m in at.metric)
+
+
+def test_wrong_size_mask_gets_a_message(isolated_dirs):
+    at = app("pages/segment.py")
+    at.file_uploader(key="uploads").set_value([
+        ("a.png", png_bytes(synthetic_case(60, 80)[0]), "image/png"),
+        ("a_mask.png", png_bytes(np.zeros((10, 10), np.uint8)), "image/png")]).run()
+    assert not at.exception
+    assert any("10×10" in w.value for w in at.warning)
+    assert any(m.label == "Lesion area" for m in at.metric)
+
+
+def test_sample_gallery_and_spacing(isolated_dirs):
+    at = app("pages/segment.py")
+    at.multiselect(key="samples").set_value(["benign (2).png", "malignant (20).png"]).run()
+    at.number_input(key="mm_per_px").set_value(0.1).run()
+    assert not at.exception
+    assert at.selectbox(key="current").options == ["benign (2).png", "malignant (20).png"]
+    assert next(m.value for m in at.metric if m.label == "Area").endswith("mm²")
+    assert len(at.dataframe) == 1
+
+
+def test_train_page_idle_then_audit(isolated_dirs):
+    at = app("pages/train.py")
+    assert not at.get("progress")
+    at.text_input(key="data_path").input(SAMPLES).run()
+    assert not at.exception
+    assert any("near-duplicate groups" in c.value for c in at.code)
+    assert at.button(key="start")
+    at.text_input(key="data_path").input("/no/such/folder").run()
+    assert any("not a folder" in e.value for e in at.error)
+
+
+def test_train_page_running_then_done(isolated_dirs, busi_folder):
+    from core import jobs
+
+    run_dir = jobs.start_job({"data": busi_folder, "epochs": 1, "image_size": 32, "base_filters": 4,
+                              "batch_size": 4, "name": "pagetest"})
+    at = app("pages/train.py")
+    assert at.get("progress"), "running job not shown"
+    assert any("One training job runs at a time" in i.value for i in at.info)
+    end = time.time() + 240
+    while jobs.current_job() and time.time() < end:
+        time.sleep(1)
+    assert jobs.run_info(run_dir).state == "done"
+    at = app("pages/train.py")
+    assert any("finished" in e.label for e in at.expander)
+    key = f"activate_{os.path.basename(run_dir)}"
+    at.button(key=key).click().run()
+    from core.registry import active_model_path
+    assert active_model_path() == os.path.join(run_dir, "model.keras")
+
+
+def test_evaluate_page_on_the_samples(isolated_dirs):
+    at = app("pages/evaluate.py")
+    at.text_input(key="data").input(SAMPLES).run()
+    at.button(key="run").click().run()
+    assert not at.exception
+    labels = {m.label for m in at.metric}
+    assert {"Mean Dice (lesions)", "False alarms (normal)", "Malignancy AUC"} <= labels
+    assert len(at.get("plotly_chart")) == 3
