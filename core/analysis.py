@@ -20,7 +20,7 @@ from core.data import MASK_RE
 from core.imageio import DecodedImage, ImageReadError, decode_image, decode_mask, encode_png
 from core.measure import Measurements, measure
 from core.metrics import dice, iou
-from core.overlay import agreement_overlay, lesion_overlay
+from core.overlay import lesion_overlay
 
 
 @dataclass
@@ -178,12 +178,6 @@ def mask_png(view: View) -> bytes:
 
 def overlay_png(analysis: Analysis, view: View, opacity: float) -> bytes:
     return encode_png(lesion_overlay(analysis.image.gray, view.mask, opacity))
-
-
-def agreement_png(analysis: Analysis, view: View) -> bytes | None:
-    if analysis.gt_mask is None:
-        return None
-    return encode_png(agreement_overlay(analysis.image.gray, analysis.gt_mask, view.mask))
 
 
 def sample_uploads(folder: str) -> list[Upload]:

@@ -15,7 +15,7 @@ TP_RGB, FP_RGB, FN_RGB = (40, 200, 80), (255, 64, 64), (60, 120, 255)
 
 
 def to_rgb(gray: np.ndarray) -> np.ndarray:
-    return np.repeat(gray[..., None], 3, axis=-1)
+    return cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
 
 
 def _contour_width(shape) -> int:
@@ -23,19 +23,28 @@ def _contour_width(shape) -> int:
 
 
 def draw_contour(rgb: np.ndarray, mask: np.ndarray, colour=CONTOUR_RGB) -> np.ndarray:
+    """Draws the mask's outline onto rgb (in place) and returns it."""
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    out = rgb.copy()
-    cv2.drawContours(out, contours, -1, colour, _contour_width(mask.shape))
-    return out
+    cv2.drawContours(rgb, contours, -1, colour, _contour_width(mask.shape))
+    return rgb
+
+
+def _blend(rgb: np.ndarray, region: np.ndarray, colour, opacity: float) -> None:
+    """In place: rgb[region] = (1 - opacity) * rgb + opacity * colour, in uint8 arithmetic (fast)."""
+    if not region.any():
+        return
+    solid = np.empty_like(rgb)
+    solid[:] = colour
+    mixed = cv2.addWeighted(rgb, 1.0 - opacity, solid, opacity, 0.0)
+    rgb[region] = mixed[region]
 
 
 def lesion_overlay(gray: np.ndarray, mask: np.ndarray, opacity: float = 0.4, colour=LESION_RGB,
                    contour=CONTOUR_RGB) -> np.ndarray:
     """A coloured fill of opacity `opacity` plus an outline, over the grayscale image."""
-    rgb = to_rgb(gray).astype(np.float32)
-    fill = np.asarray(colour, np.float32)
-    rgb[mask] = (1 - opacity) * rgb[mask] + opacity * fill
-    return draw_contour(np.clip(rgb, 0, 255).astype(np.uint8), mask, contour)
+    rgb = to_rgb(gray)
+    _blend(rgb, mask, colour, opacity)
+    return draw_contour(rgb, mask, contour)
 
 
 def heatmap(gray: np.ndarray, probability: np.ndarray, opacity: float = 0.5) -> np.ndarray:
@@ -48,7 +57,23 @@ def heatmap(gray: np.ndarray, probability: np.ndarray, opacity: float = 0.5) -> 
 
 def agreement_overlay(gray: np.ndarray, gt: np.ndarray, pred: np.ndarray, opacity: float = 0.5) -> np.ndarray:
     """True positives green, false positives red, false negatives blue."""
-    rgb = to_rgb(gray).astype(np.float32)
+    rgb = to_rgb(gray)
     for region, colour in ((gt & pred, TP_RGB), (~gt & pred, FP_RGB), (gt & ~pred, FN_RGB)):
-        rgb[region] = (1 - opacity) * rgb[region] + opacity * np.asarray(colour, np.float32)
-    return np.clip(rgb, 0, 255).astype(np.uint8)
+        _blend(rgb, region, colour, opacity)
+    return rgb
+
+
+def image_figure(rgb: np.ndarray, title: str = ""):
+    """A zoomable plotly figure of an RGB image, sent as a fast-encoded PNG (not a pixel array)."""
+    import base64
+
+    import plotly.graph_objects as go
+
+    from core.imageio import encode_png
+
+    uri = "data:image/png;base64," + base64.b64encode(encode_png(rgb)).decode()
+    fig = go.Figure(go.Image(source=uri))
+    fig.update_layout(margin=dict(l=0, r=0, t=30, b=0), title=title, dragmode="zoom", height=480)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=False)
+    return fig

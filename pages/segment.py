@@ -4,13 +4,12 @@ from __future__ import annotations
 import hashlib
 import os
 
-import plotly.express as px
 import streamlit as st
 
 from core import analysis as an
 from core.imageio import ImageReadError
 from core.modelcard import CITATION
-from core.overlay import heatmap, lesion_overlay, to_rgb
+from core.overlay import agreement_overlay, heatmap, image_figure, lesion_overlay, to_rgb
 from core.registry import PROJECT_ROOT
 from pages._common import DISCLAIMER, ensure_app_navigation, predictor_or_stop
 
@@ -18,6 +17,11 @@ ensure_app_navigation()
 
 SAMPLES_DIR = os.path.join(PROJECT_ROOT, "samples", "busi")
 TYPES = ["png", "jpg", "jpeg", "bmp", "tif", "tiff", "dcm", "dicom"]
+
+
+@st.cache_data(show_spinner=False)
+def cached_samples() -> list[an.Upload]:
+    return an.sample_uploads(SAMPLES_DIR) if os.path.isdir(SAMPLES_DIR) else []
 
 
 def inputs_ui(default_threshold: float):
@@ -36,7 +40,7 @@ def uploads_ui() -> list[an.Upload] | None:
     files = st.file_uploader("Drop ultrasound images here (and, optionally, their masks named `name_mask.png`)",
                              type=TYPES, accept_multiple_files=True, key="uploads")
     with st.expander("No images at hand? Use the sample gallery (12 BUSI cases the model never trained on)"):
-        samples = an.sample_uploads(SAMPLES_DIR) if os.path.isdir(SAMPLES_DIR) else []
+        samples = cached_samples()
         chosen = st.multiselect("Sample cases", [u.name for u in samples], key="samples")
         st.caption(f"Samples from BUSI: {CITATION}")
     pairs = [(f.name, f.getvalue()) for f in files or []]
@@ -70,11 +74,7 @@ def analyses_for(predictor, uploads: list[an.Upload]) -> tuple[list[an.Analysis]
 
 
 def show_image(img, title: str):
-    fig = px.imshow(img, binary_string=True)
-    fig.update_layout(margin=dict(l=0, r=0, t=30, b=0), title=title, dragmode="zoom", height=480)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False)
-    st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
+    st.plotly_chart(image_figure(img, title), width="stretch", config={"displaylogo": False})
 
 
 def measurements_ui(a: an.Analysis, v: an.View):
@@ -133,19 +133,20 @@ if a.gt_mask is not None:
         show_image(lesion_overlay(a.image.gray, a.gt_mask, opacity, colour=(64, 200, 255)), "Ground truth")
     with cols[2]:
         show_image(picture, "Prediction")
-    st.image(an.agreement_png(a, v), caption=f"Agreement: green = both, red = predicted only, blue = missed. "
+    st.image(agreement_overlay(a.image.gray, a.gt_mask, v.mask), output_format="JPEG", caption=f"Agreement: green = both, red = predicted only, blue = missed. "
              f"Dice {v.dice:.3f}, IoU {v.iou:.3f}", width="stretch")
 else:
     show_image(picture, "Prediction" if view_mode == "Overlay" else "Lesion probability")
 
 stem = os.path.splitext(a.name)[0]
 d = st.columns(2)
-d[0].download_button("Predicted mask (PNG)", an.mask_png(v), f"{stem}_pred.png", "image/png")
-d[1].download_button("Overlay (PNG)", an.overlay_png(a, v, opacity), f"{stem}_overlay.png", "image/png")
+# callables: the PNGs are encoded only when the user asks for them, not on every slider move
+d[0].download_button("Predicted mask (PNG)", lambda: an.mask_png(v), f"{stem}_pred.png", "image/png")
+d[1].download_button("Overlay (PNG)", lambda: an.overlay_png(a, v, opacity), f"{stem}_overlay.png", "image/png")
 
 st.subheader("All images")
 rows = [an.summary_row(x, y, threshold) for x, y in zip(analyses, views)]
 st.dataframe(rows, width="stretch", hide_index=True)
 d = st.columns(2)
-d[0].download_button("Measurements (CSV)", an.rows_to_csv(rows), "measurements.csv", "text/csv")
-d[1].download_button("Measurements (JSON)", an.rows_to_json(rows), "measurements.json", "application/json")
+d[0].download_button("Measurements (CSV)", lambda: an.rows_to_csv(rows), "measurements.csv", "text/csv")
+d[1].download_button("Measurements (JSON)", lambda: an.rows_to_json(rows), "measurements.json", "application/json")

@@ -1,0 +1,132 @@
+"""Benchmark: the whole predict path with the default model against the classic 64-filter U-Net.
+
+    python bench/bench_predict.py [--data BUSI_DIR] [--weights PATH] [--n 30]
+
+Prints, from one run (this machine's speed drifts, so only same-run ratios mean much):
+  - per-image latency of the whole predict path (decode bytes, preprocess, forward,
+    resize back, threshold, measure), median over >= 30 images;
+  - per-image latency of a bare forward pass of the classic U-Net (64 filters, 256²);
+  - their ratio;
+  - training throughput (images/s) of the default configuration.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from core import runtime  # noqa: E402
+
+
+def image_files(data: str | None, n: int) -> list[str]:
+    """Up to n image files: from the data folder if given (test split of the default model first), else the samples."""
+    from core.data import scan_busi
+    from core.registry import PROJECT_ROOT
+
+    folder = data or os.path.join(PROJECT_ROOT, "samples", "busi")
+    cases = scan_busi(folder).cases
+    manifest = os.path.join(PROJECT_ROOT, "weights", "default.split.json")
+    if data and os.path.isfile(manifest):
+        test = set(json.load(open(manifest))["split"]["test"])
+        cases = sorted(cases, key=lambda c: (c.key not in test, c.key))
+    files = [c.image_path for c in cases]
+    return (files * (n // max(1, len(files)) + 1))[:n]
+
+
+def bench_predict_path(weights: str, files: list[str]) -> dict:
+    from core.imageio import decode_image
+    from core.inference import Predictor, mask_at
+    from core.measure import measure
+
+    t0 = time.perf_counter()
+    p = Predictor.load(weights)
+    load_s = time.perf_counter() - t0
+    blobs = [open(f, "rb").read() for f in files]
+    times = []
+    for data in blobs:
+        t = time.perf_counter()
+        img = decode_image(data, "x.png")
+        pred = p.predict(img.gray)
+        measure(mask_at(pred.probability, p.threshold))
+        times.append((time.perf_counter() - t) * 1000)
+    return {"median_ms": float(np.median(times)), "p90_ms": float(np.percentile(times, 90)), "n": len(times),
+            "load_and_warm_up_s": load_s, "image_size": p.image_size}
+
+
+def bench_classic_forward(runs: int = 12) -> dict:
+    import tensorflow as tf
+
+    from core.model import build_classic_unet
+
+    model = build_classic_unet((256, 256, 1), 64)
+    fwd = tf.function(lambda x: model(x, training=False))
+    x = np.random.default_rng(0).random((1, 256, 256, 1)).astype(np.float32)
+    fwd(x).numpy()
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fwd(x).numpy()
+        times.append((time.perf_counter() - t) * 1000)
+    return {"median_ms": float(np.median(times)), "n": runs, "params": int(model.count_params())}
+
+
+def bench_training(image_size: int, base_filters: int, steps: int = 6, batch: int = 8) -> float:
+    from core.model import build_unet, compile_model
+
+    _, jit, _ = runtime.training_setup()
+    model = compile_model(build_unet((image_size, image_size, 1), base_filters), jit_compile=jit)
+    rng = np.random.default_rng(0)
+    x = rng.random((batch, image_size, image_size, 1)).astype(np.float32)
+    y = {"mask": (x > 0.5).astype(np.float32), "malignancy": np.ones((batch, 1), np.float32)}
+    model.train_on_batch(x, y)  # graph building and XLA compilation
+    t = time.perf_counter()
+    for _ in range(steps):
+        model.train_on_batch(x, y)
+    return steps * batch / (time.perf_counter() - t)
+
+
+def main(argv=None) -> int:
+    from core.registry import default_model_path
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", help="BUSI-shaped folder to draw images from (default: the shipped samples)")
+    ap.add_argument("--weights", default=default_model_path())
+    ap.add_argument("--n", type=int, default=30)
+    ap.add_argument("--json", help="also write the figures here")
+    a = ap.parse_args(argv)
+    files = image_files(a.data, a.n)
+    ours = bench_predict_path(a.weights, files)
+    classic = bench_classic_forward()
+    card = json.load(open(os.path.splitext(a.weights)[0] + ".card.json")) if os.path.exists(
+        os.path.splitext(a.weights)[0] + ".card.json") else {}
+    f = card.get("architecture", {}).get("base_filters", 16)
+    train_rate = {s: bench_training(s, f) for s in (128, 256)}
+    out = {
+        "device": runtime.describe_device(), "cpu": platform.processor() or platform.machine(),
+        "predict_path": ours, "classic_unet64_forward": classic,
+        "ratio_predict_path_to_classic_forward": ours["median_ms"] / classic["median_ms"],
+        "training_images_per_s": {f"{s}x{s}, {f} filters, batch 8": r for s, r in train_rate.items()},
+    }
+    print(f"device: {out['device']}")
+    print(f"whole predict path, default model ({ours['image_size']}²), median of {ours['n']} images: "
+          f"{ours['median_ms']:.1f} ms (p90 {ours['p90_ms']:.1f} ms; load + warm-up {ours['load_and_warm_up_s']:.1f} s)")
+    print(f"classic U-Net (64 filters, {classic['params'] / 1e6:.1f} M params) bare forward at 256², "
+          f"median of {classic['n']}: {classic['median_ms']:.1f} ms")
+    print(f"ratio (ours / classic): {out['ratio_predict_path_to_classic_forward']:.3f}")
+    for k, v in out["training_images_per_s"].items():
+        print(f"training throughput, {k}: {v:.2f} images/s")
+    if a.json:
+        with open(a.json, "w") as fh:
+            json.dump(out, fh, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

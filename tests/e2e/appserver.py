@@ -1,0 +1,89 @@
+"""Helpers shared by the browser test and the UI benchmark: run the app, drive Chromium."""
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_app(env: dict | None = None, timeout_s: float = 60):
+    """Start `streamlit run streamlit_app.py` on 127.0.0.1; yield its URL; stop it by process id."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+                             "--server.address", "127.0.0.1", "--server.port", str(port)],
+                            cwd=ROOT, env={**os.environ, **(env or {})},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        end = time.time() + timeout_s
+        while True:
+            try:
+                if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
+                    break
+            except OSError:
+                if time.time() > end:
+                    raise RuntimeError("streamlit did not come up")
+                time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def launch(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+def drop_file(page, data: bytes, name: str, mime: str = "image/png") -> None:
+    """A real drop: a DataTransfer built in the page, then dragenter/dragover/drop on the drop zone."""
+    zone = page.locator('[data-testid="stFileUploaderDropzone"]')
+    dt = page.evaluate_handle(
+        """([b64, name, mime]) => {
+            const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], name, {type: mime}));
+            return dt;
+        }""", [base64.b64encode(data).decode(), name, mime])
+    for ev in ("dragenter", "dragover", "drop"):
+        zone.dispatch_event(ev, {"dataTransfer": dt})
+
+
+def area_px(page) -> int:
+    """The 'Lesion area' metric's value."""
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text="Lesion area").first
+    return int(re.sub(r"[^0-9]", "", metric.locator('[data-testid="stMetricValue"]').inner_text()))
+
+
+WAIT_AREA_CHANGE = """(a0) => { const m = [...document.querySelectorAll('[data-testid="stMetric"]')]
+                                   .find(e => e.innerText.includes('Lesion area'));
+                                if (!m) return false;
+                                const v = parseInt(m.querySelector('[data-testid="stMetricValue"]').innerText.replace(/[^0-9]/g, ''));
+                                return v !== a0; }"""
+
+
+def open_segment_page(page, url: str) -> None:
+    page.goto(url + "/segment")
+    page.get_by_text("Drop one or more ultrasound images").wait_for(timeout=120_000)
+    page.locator('[data-testid="stFileUploaderDropzone"]').wait_for(timeout=60_000)
