@@ -22,6 +22,12 @@ def ensure_app_navigation() -> None:
     """
     from streamlit.runtime.pages_manager import PagesManager
 
+    # Only a session's first run may be rerouted: a later run carries a widget
+    # event (a click) that a rerun would swallow. (AppTest also resets the flag
+    # before every run, which this keeps from mattering.)
+    if st.session_state.get("_navigation_checked"):
+        return
+    st.session_state["_navigation_checked"] = True
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()

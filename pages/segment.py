@@ -78,20 +78,25 @@ def show_image(img, title: str):
 
 
 def measurements_ui(a: an.Analysis, v: an.View):
+    """Two metrics a row, for the narrow column beside the picture."""
     m = v.measurements
-    c = st.columns(4)
-    c[0].metric("Lesion area", f"{m.area_px:,} px")
-    c[1].metric("Area", "—" if m.area_mm2 is None else f"{m.area_mm2:,.1f} mm²",
-                help="Needs the pixel spacing: from DICOM, or typed in the sidebar.")
-    c[2].metric("Lesions", m.lesion_count)
-    c[3].metric("Longest diameter", "—" if m.longest_diameter_px is None else
-                (f"{m.longest_diameter_mm:.1f} mm" if m.longest_diameter_mm else f"{m.longest_diameter_px:.0f} px"))
-    c = st.columns(4)
-    c[0].metric("Width × height", "—" if m.width_px is None else f"{m.width_px} × {m.height_px} px")
-    c[1].metric("Taller than wide", "—" if m.taller_than_wide is None else ("yes" if m.taller_than_wide else "no"))
-    c[2].metric("Circularity", "—" if m.circularity is None else f"{m.circularity:.2f}")
+    diameter = ("—" if m.longest_diameter_px is None else
+                f"{m.longest_diameter_mm:.1f} mm" if m.longest_diameter_mm else f"{m.longest_diameter_px:.0f} px")
+    items = [("Lesion area", f"{m.area_px:,} px", None),
+             ("Area", "—" if m.area_mm2 is None else f"{m.area_mm2:,.1f} mm²",
+              "Needs the pixel spacing: from DICOM, or typed in the sidebar."),
+             ("Lesions", m.lesion_count, "Connected regions, ignoring specks under 0.05% of the image."),
+             ("Longest diameter", diameter, None),
+             ("Width × height", "—" if m.width_px is None else f"{m.width_px} × {m.height_px} px", None),
+             ("Taller than wide", "—" if m.taller_than_wide is None else ("yes" if m.taller_than_wide else "no"),
+              "Height (depth) greater than width: a suspicious feature in BI-RADS."),
+             ("Circularity", "—" if m.circularity is None else f"{m.circularity:.2f}", "4πA/P²: 1 for a circle.")]
     if v.dice is not None:
-        c[3].metric("Dice / IoU vs ground truth", f"{v.dice:.3f} / {v.iou:.3f}")
+        items.append(("Dice / IoU vs ground truth", f"{v.dice:.3f} / {v.iou:.3f}", None))
+    for row in range(0, len(items), 2):
+        cols = st.columns(2)
+        for col, (label, value, help_) in zip(cols, items[row:row + 2]):
+            col.metric(label, value, help=help_)
 
 
 predictor = predictor_or_stop()
@@ -119,10 +124,6 @@ st.caption(f"Ran on {predictor.device} in {a.inference_ms:.0f} ms · model `{os.
            f"{a.image.width}×{a.image.height} px" + (f" · {'; '.join(a.image.notes)}" if a.image.notes else ""))
 if a.mask_message:
     st.warning(a.mask_message)
-measurements_ui(a, v)
-st.info(an.malignancy_words(a.malignancy) if v.measurements.lesion_count else
-        "No lesion is marked at this threshold, so no malignancy estimate is shown.")
-
 picture = (lesion_overlay(a.image.gray, v.mask, opacity) if view_mode == "Overlay"
            else heatmap(a.image.gray, a.probability, opacity))
 if a.gt_mask is not None:
@@ -132,17 +133,22 @@ if a.gt_mask is not None:
     with cols[1]:
         show_image(lesion_overlay(a.image.gray, a.gt_mask, opacity, colour=(64, 200, 255)), "Ground truth")
     with cols[2]:
-        show_image(picture, "Prediction")
-    st.image(agreement_overlay(a.image.gray, a.gt_mask, v.mask), output_format="JPEG", caption=f"Agreement: green = both, red = predicted only, blue = missed. "
-             f"Dice {v.dice:.3f}, IoU {v.iou:.3f}", width="stretch")
-else:
-    show_image(picture, "Prediction" if view_mode == "Overlay" else "Lesion probability")
-
-stem = os.path.splitext(a.name)[0]
-d = st.columns(2)
-# callables: the PNGs are encoded only when the user asks for them, not on every slider move
-d[0].download_button("Predicted mask (PNG)", lambda: an.mask_png(v), f"{stem}_pred.png", "image/png")
-d[1].download_button("Overlay (PNG)", lambda: an.overlay_png(a, v, opacity), f"{stem}_overlay.png", "image/png")
+        show_image(picture, "Prediction" if view_mode == "Overlay" else "Lesion probability")
+left, right = st.columns([3, 2])
+with left:
+    if a.gt_mask is not None:
+        show_image(agreement_overlay(a.image.gray, a.gt_mask, v.mask),
+                   "Agreement: green both · red predicted only · blue missed")
+    else:
+        show_image(picture, "Prediction" if view_mode == "Overlay" else "Lesion probability")
+with right:
+    measurements_ui(a, v)
+    st.info(an.malignancy_words(a.malignancy) if v.measurements.lesion_count else
+            "No lesion is marked at this threshold, so no malignancy estimate is shown.")
+    stem = os.path.splitext(a.name)[0]
+    # callables: the PNGs are encoded only when asked for, not on every slider move
+    st.download_button("Predicted mask (PNG)", lambda: an.mask_png(v), f"{stem}_pred.png", "image/png")
+    st.download_button("Overlay (PNG)", lambda: an.overlay_png(a, v, opacity), f"{stem}_overlay.png", "image/png")
 
 st.subheader("All images")
 rows = [an.summary_row(x, y, threshold) for x, y in zip(analyses, views)]
