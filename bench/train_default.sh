@@ -10,3 +10,4 @@ python3 -m core.train --data "$DATA" --out "$RUNS/default_p1_128" --epochs 50 --
 python3 -m core.train --data "$DATA" --out "$RUNS/default_p2_256" --epochs 10 --image-size 256 \
   --base-filters 16 --batch-size 8 --learning-rate 3e-4 --seed 0 --name default \
   --init-weights "$RUNS/default_p1_128/model.keras" --split-from "$RUNS/default_p1_128/split.json" --resume
+python3 bench/ship_default.py "$RUNS/default_p2_256" --phase1 "$RUNS/default_p1_128"
