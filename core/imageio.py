@@ -227,15 +227,18 @@ def decode_image(data: bytes, name: str = "image") -> DecodedImage:
     return DecodedImage(name, np.ascontiguousarray(gray), None, notes, colour)
 
 
-def read_image_file(path: str | os.PathLike) -> DecodedImage:
-    """Decode an image file on disk (used by the commands, never for uploads)."""
+def _read_bytes(path: str | os.PathLike) -> tuple[bytes, str]:
     path = os.fspath(path)
     try:
         with open(path, "rb") as fh:
-            data = fh.read()
+            return fh.read(), os.path.basename(path)
     except OSError as exc:
         raise ImageReadError(f"{os.path.basename(path)}: cannot be opened ({exc.strerror}).") from exc
-    return decode_image(data, os.path.basename(path))
+
+
+def read_image_file(path: str | os.PathLike) -> DecodedImage:
+    """Decode an image file on disk (used by the commands, never for uploads)."""
+    return decode_image(*_read_bytes(path))
 
 
 def decode_mask(data: bytes, name: str = "mask") -> np.ndarray:
@@ -262,9 +265,7 @@ def decode_mask(data: bytes, name: str = "mask") -> np.ndarray:
     except Exception as exc:
         raise ImageReadError(f"{name}: not a readable mask image ({exc}).") from exc
     if mode in ("RGBA", "LA"):
-        alpha = arr[..., -1] > 0
-        colour = arr[..., :-1]
-        return (colour.max(axis=-1) > 127) & alpha if colour.ndim == 3 else (colour > 127) & alpha
+        return (arr[..., :-1].max(axis=-1) > 127) & (arr[..., -1] > 0)
     if arr.ndim == 3:
         arr = arr.max(axis=-1)
     if arr.dtype == bool:
@@ -280,13 +281,7 @@ def decode_mask(data: bytes, name: str = "mask") -> np.ndarray:
 
 def read_mask_file(path: str | os.PathLike) -> np.ndarray:
     """Decode a mask file on disk into a (H, W) bool array."""
-    path = os.fspath(path)
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise ImageReadError(f"{os.path.basename(path)}: cannot be opened ({exc.strerror}).") from exc
-    return decode_mask(data, os.path.basename(path))
+    return decode_mask(*_read_bytes(path))
 
 
 def encode_png(arr: np.ndarray) -> bytes:

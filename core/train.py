@@ -103,7 +103,7 @@ class Arrays:
 
 def prepare_data(settings: TrainSettings, run: RunFolder, log=print):
     """Scan, decode, audit and split the data; return (arrays per split, loaded per split, audit report)."""
-    from core.audit import audit_loaded, group_cases
+    from core.audit import NEAR_DUPLICATE_BITS, audit_loaded, group_cases
     from core.data import load_cases, scan_busi
     from core.preprocess import resize_image, resize_mask
     from core.split import check_no_group_leak, make_split, read_manifest, write_manifest
@@ -139,7 +139,7 @@ def prepare_data(settings: TrainSettings, run: RunFolder, log=print):
     split = {k: [x for x in v if x in known] for k, v in split.items()}
     check_no_group_leak(split, grouping.group_of)
     write_manifest(run.split, split, {"dataset_root": os.path.basename(dataset.root), "seed": settings.seed,
-                                      "near_duplicate_bits": __import__("core.audit").audit.NEAR_DUPLICATE_BITS})
+                                      "near_duplicate_bits": NEAR_DUPLICATE_BITS})
     by_key = {lc.case.key: lc for lc in loaded}
     conflicted = grouping.conflicted_keys
     S = settings.image_size
