@@ -60,12 +60,17 @@ def run_ui(paths, data, split, threshold) -> list[ev.Evaluation] | None:
     return results
 
 
+def model_label(path: str) -> str:
+    """A run's folder name, or a weights file's name."""
+    return os.path.basename(os.path.dirname(path)) if path.endswith("model.keras") else os.path.basename(path)
+
+
 def summary_ui(results: list[ev.Evaluation]):
     cols = st.columns(len(results))
     for col, r in zip(cols, results):
         with col:
             s = r.summary
-            st.markdown(f"**{os.path.basename(os.path.dirname(r.model)) if r.model.endswith('model.keras') else os.path.basename(r.model)}** · threshold {r.threshold:.2f}")
+            st.markdown(f"**{model_label(r.model)}** · threshold {r.threshold:.2f}")
             c = st.columns(3)
             c[0].metric("Mean Dice (lesions)", "—" if s["dice_mean"] is None else f"{s['dice_mean']:.3f}")
             c[1].metric("False alarms (normal)", "—" if s["false_alarm_rate"] is None else f"{s['false_alarm_rate']:.0%}")
@@ -73,7 +78,7 @@ def summary_ui(results: list[ev.Evaluation]):
             st.dataframe([{"class": k, **{m: v.get(m) for m in ("n_images", "dice_mean", "iou_mean", "hd95_median_px",
                                                                "sensitivity_mean", "false_alarm_rate")}}
                           for k, v in s["per_class"].items()], hide_index=True)
-            st.download_button("Per-image CSV", ev.rows_csv_text(r.rows).encode(), f"evaluation_{os.path.basename(r.model)}.csv",
+            st.download_button("Per-image CSV", ev.rows_csv_text(r.rows).encode(), f"evaluation_{model_label(r.model)}.csv",
                                "text/csv", key=f"csv_{r.model}")
             if r.problems:
                 st.caption(f"Skipped {len(r.problems)} files: " + "; ".join(r.problems[:3]))
@@ -83,7 +88,7 @@ def charts_ui(results: list[ev.Evaluation]):
     c = st.columns(3)
     dist, roc, cal = go.Figure(), go.Figure(), go.Figure()
     for r in results:
-        name = os.path.basename(r.model)
+        name = model_label(r.model)
         dist.add_histogram(x=[x["dice"] for x in r.rows if x["gt_area_px"] > 0], name=name, opacity=0.6,
                            xbins=dict(start=0, end=1.0001, size=0.05))
         fpr, tpr = roc_points(r.rows)
@@ -99,6 +104,7 @@ def charts_ui(results: list[ev.Evaluation]):
                                (cal, "Malignancy calibration", "predicted", "observed malignant fraction")):
         fig.update_layout(title=title, height=320, margin=dict(l=0, r=0, t=40, b=0), xaxis_title=xt,
                           yaxis_title=yt, barmode="overlay")
+    dist.update_xaxes(range=[0, 1])
     for col, fig in zip(c, (dist, roc, cal)):
         col.plotly_chart(fig, width="stretch")
 
