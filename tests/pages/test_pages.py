@@ -147,3 +147,14 @@ def test_evaluate_page_on_the_samples(isolated_dirs):
     labels = {m.label for m in at.metric}
     assert {"Mean Dice (lesions)", "False alarms (normal)", "Malignancy AUC"} <= labels
     assert len(at.get("plotly_chart")) == 3
+
+
+def test_dicom_upload_uses_its_pixel_spacing(isolated_dirs):
+    from tests.core.test_imageio import _dicom_bytes
+
+    at = app("pages/segment.py")
+    at.file_uploader(key="uploads").set_value([("scan.dcm", _dicom_bytes(spacing=(0.1, 0.1)), "application/dicom")]).run()
+    assert not at.exception and not at.error
+    area = next(m.value for m in at.metric if m.label == "Area")
+    px_area = int(next(m.value for m in at.metric if m.label == "Lesion area").split()[0].replace(",", ""))
+    assert area == f"{px_area * 0.01:,.1f} mm²"
