@@ -170,9 +170,9 @@ SEGMENTATION_METRICS = [dice_coef, iou_coef, pixel_accuracy, sensitivity, specif
 CUSTOM_OBJECTS = {f.__name__: f for f in [soft_dice_loss, bce_loss, bce_dice_loss, *SEGMENTATION_METRICS]}
 
 
-def compile_model(model: keras.Model, loss: str = "bce_dice", learning_rate: float = 1e-3,
+def compile_model(model: keras.Model, loss: str = "bce_dice", learning_rate=1e-3,
                   jit_compile="auto", malignancy_weight: float = 0.3) -> keras.Model:
-    """Adam, the chosen segmentation loss, and BCE on the malignancy head."""
+    """Adam (learning_rate: a float or a Keras schedule), the chosen segmentation loss, BCE on the malignancy head."""
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; choose one of {sorted(LOSSES)}")
     multi = isinstance(model.output, dict)

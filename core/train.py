@@ -54,6 +54,8 @@ class TrainSettings:
     split_from: str | None = None
     max_cases: int | None = None
     compare_with: str | None = None
+    select_by: str = "image_dice"
+    lr_schedule: str = "plateau"
     cleanup_data: bool = False
     name: str = "model"
     extra: dict = field(default_factory=dict)
@@ -242,11 +244,34 @@ def _install_signal_handlers():
     signal.signal(signal.SIGINT, handler)
 
 
-def make_progress_callback(run: RunFolder, total_epochs: int, best_so_far: float, log=print):
+SELECTION_METRIC = {"image_dice": "val_image_dice", "batch_dice": "val_mask_dice_coef"}
+
+
+def image_dice_mean(probabilities: np.ndarray, targets: np.ndarray, threshold: float = 0.5) -> float:
+    """Mean per-image Dice at the model's resolution; an empty image scores 1 only when left empty.
+
+    Unlike Keras' batch-averaged Dice, one lesion-free batch cannot swing it,
+    so it is a steadier signal for choosing the best checkpoint.
+    """
+    pred = probabilities.reshape(len(probabilities), -1) >= threshold
+    gt = targets.reshape(len(targets), -1).astype(bool)
+    inter = (pred & gt).sum(1)
+    denom = pred.sum(1) + gt.sum(1)
+    return float(np.where(denom == 0, 1.0, 2.0 * inter / np.maximum(denom, 1)).mean())
+
+
+def make_progress_callback(run: RunFolder, total_epochs: int, best_so_far: float, log=print,
+                           val: "Arrays | None" = None, monitor: str = "val_image_dice"):
     import keras
 
+    from core.preprocess import normalise
+
     class Progress(keras.callbacks.Callback):
-        """Writes status.json and metrics.csv, saves last/best checkpoints, honours cancel."""
+        """Writes status.json and metrics.csv, saves last/best checkpoints, honours cancel.
+
+        With ``val`` given it also adds ``val_image_dice`` to the epoch logs (in
+        place, so later callbacks such as the LR scheduler can monitor it).
+        """
 
         def __init__(self):
             super().__init__()
@@ -275,9 +300,13 @@ def make_progress_callback(run: RunFolder, total_epochs: int, best_so_far: float
         def on_epoch_end(self, epoch, logs=None):
             if self.bar:
                 self.bar.close()
-            logs = {k: float(v) for k, v in (logs or {}).items()}
             if _Cancel.requested:
                 return  # a cancelled epoch is incomplete: do not record or checkpoint it
+            if val is not None and logs is not None and len(val.keys):
+                x = np.stack([normalise(im) for im in val.x])
+                out = self.model.predict(x, batch_size=8, verbose=0)
+                logs["val_image_dice"] = image_dice_mean(out["mask"] if isinstance(out, dict) else out, val.y)
+            logs = {k: float(v) for k, v in (logs or {}).items()}
             logs["epoch"] = epoch + 1
             logs["seconds"] = time.time() - self.epoch_start
             new = not os.path.exists(run.metrics)
@@ -287,7 +316,7 @@ def make_progress_callback(run: RunFolder, total_epochs: int, best_so_far: float
                 if new:
                     w.writeheader()
                 w.writerow(logs)
-            val_dice = logs.get("val_mask_dice_coef", logs.get("val_dice_coef", float("nan")))
+            val_dice = logs.get(monitor, float("nan"))
             if val_dice > self.best:
                 self.best = val_dice
                 save_model_atomic(self.model, run.best)
@@ -299,11 +328,11 @@ def make_progress_callback(run: RunFolder, total_epochs: int, best_so_far: float
     return Progress()
 
 
-def _best_val_dice(run: RunFolder) -> float:
+def _best_val_dice(run: RunFolder, monitor: str = "val_image_dice") -> float:
     try:
         with open(run.metrics) as fh:
             rows = list(csv.DictReader(fh))
-        vals = [float(r.get("val_mask_dice_coef") or r.get("val_dice_coef") or "nan") for r in rows]
+        vals = [float(r.get(monitor) or "nan") for r in rows]
         vals = [v for v in vals if v == v]
         return max(vals) if vals else -1.0
     except OSError:
@@ -369,7 +398,8 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
                            "colour_annotated": len(report.colour_annotated),
                            "skipped": len(report.problems)}},
         "training": {"device": device, "duration_s": round(time.time() - started, 1),
-                     "epochs_run": run.epochs_done(), "best_val_dice_batch": _best_val_dice(run),
+                     "epochs_run": run.epochs_done(), "selected_by": SELECTION_METRIC[settings.select_by],
+                     "best_selection_value": _best_val_dice(run, SELECTION_METRIC[settings.select_by]),
                      "history": {**settings.extra.get("history", {})}},
         "val_metrics": {k: v for k, v in val_summary.items() if k != "per_class"},
         "test_metrics": test_summary,
@@ -455,17 +485,24 @@ def train(settings: TrainSettings, resume: bool = False, log=print) -> dict:
                 source = keras.models.load_model(settings.init_weights, compile=False)
                 model.set_weights(source.get_weights())
                 log(f"initialised from {settings.init_weights}")
-            compile_model(model, settings.loss, settings.learning_rate, jit_compile=jit,
-                          malignancy_weight=settings.malignancy_weight)
+            lr = settings.learning_rate
+            if settings.lr_schedule == "cosine":
+                steps = len(make_batches(arrays["train"], settings.batch_size, False, True, settings.seed))
+                lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=settings.epochs * steps, alpha=0.02)
+            compile_model(model, settings.loss, lr, jit_compile=jit, malignancy_weight=settings.malignancy_weight)
     train_batches = make_batches(arrays["train"], settings.batch_size, settings.augment, True, settings.seed)
     val_batches = make_batches(arrays["val"], settings.batch_size, False, False, settings.seed)
-    cb = make_progress_callback(run, settings.epochs, _best_val_dice(run), log)
-    sched = keras.callbacks.ReduceLROnPlateau(monitor="val_mask_dice_coef", mode="max", factor=0.5, patience=5,
-                                              min_lr=1e-5, verbose=0)
+    monitor = SELECTION_METRIC[settings.select_by]
+    cb = make_progress_callback(run, settings.epochs, _best_val_dice(run, monitor), log,
+                                val=arrays["val"] if settings.select_by == "image_dice" else None, monitor=monitor)
+    callbacks = [cb]
+    if settings.lr_schedule == "plateau":
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode="max", factor=0.5, patience=5,
+                                                           min_lr=1e-5, verbose=0))
     run.update_status(state="training", epoch=initial_epoch, epochs=settings.epochs, device=device, message="")
     if initial_epoch < settings.epochs:
         model.fit(train_batches, validation_data=val_batches, epochs=settings.epochs, initial_epoch=initial_epoch,
-                  callbacks=[cb, sched], verbose=0)
+                  callbacks=callbacks, verbose=0)
     if _Cancel.requested:
         run.update_status(state=CANCELLED, message=f"cancelled after epoch {run.epochs_done()}")
         raise KeyboardInterrupt
@@ -492,6 +529,9 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
     ap.add_argument("--split-from", help="reuse this split manifest (split.json) instead of making one")
     ap.add_argument("--max-cases", type=int, help="use a class-balanced subset of this many images")
     ap.add_argument("--name", default="model", help="name written on the model card")
+    ap.add_argument("--select-by", choices=sorted(SELECTION_METRIC), default="image_dice",
+                    help="validation figure that picks the best checkpoint (default: mean per-image Dice)")
+    ap.add_argument("--lr-schedule", choices=["plateau", "cosine"], default="plateau")
     ap.add_argument("--compare-with", help="also score this model on the test split, for the card's comparison")
     ap.add_argument("--cleanup-data", action="store_true",
                     help="delete DATA after decoding (only a temporary folder made from an uploaded zip)")
@@ -500,7 +540,8 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
     s = TrainSettings(data=a.data, out=a.out, epochs=a.epochs, image_size=a.image_size, base_filters=a.base_filters,
                       depth=a.depth, batch_size=a.batch_size, learning_rate=a.learning_rate, loss=a.loss,
                       augment=not a.no_augment, seed=a.seed, init_weights=a.init_weights, split_from=a.split_from,
-                      max_cases=a.max_cases, name=a.name, compare_with=a.compare_with, cleanup_data=a.cleanup_data, extra={"argv": list(argv if argv is not None else sys.argv[1:])})
+                      max_cases=a.max_cases, name=a.name, compare_with=a.compare_with, cleanup_data=a.cleanup_data,
+                      select_by=a.select_by, lr_schedule=a.lr_schedule, extra={"argv": list(argv if argv is not None else sys.argv[1:])})
     return s, a.resume
 
 

@@ -105,3 +105,28 @@ def test_training_on_a_broken_folder_fails_cleanly(tmp_path):
     status = json.load(open(out / "status.json"))
     assert status["state"] == "failed" and "BUSI" in status["message"]
     assert not (out / "model.keras").exists()
+
+
+def test_image_dice_by_hand():
+    from core.train import image_dice_mean
+
+    gt = np.zeros((3, 4, 4, 1), np.float32)
+    gt[0, :2, :2] = 1          # 4 px lesion
+    prob = np.zeros_like(gt)
+    prob[0, :2, :3] = 0.9      # 6 px predicted: Dice 8/10
+    prob[2, 0, 0] = 0.9        # a false alarm on an empty image: 0
+    # image 1 is empty and left empty: 1
+    assert image_dice_mean(prob, gt) == pytest.approx((0.8 + 1.0 + 0.0) / 3)
+
+
+def test_cosine_schedule_and_image_dice_selection(tmp_path):
+    from tests.conftest import write_busi_folder
+
+    data = write_busi_folder(tmp_path / "d", n_per_class=4, size=(40, 40))
+    out = tmp_path / "run"
+    assert train.main(["--data", data, "--out", str(out), "--epochs", "2", "--image-size", "32", "--base-filters", "4",
+                       "--depth", "2", "--batch-size", "4", "--lr-schedule", "cosine"]) == 0
+    rows = list(csv.DictReader(open(out / "metrics.csv")))
+    assert all(0.0 <= float(r["val_image_dice"]) <= 1.0 for r in rows)
+    card = json.load(open(out / "model.card.json"))
+    assert card["training"]["selected_by"] == "val_image_dice"
