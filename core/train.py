@@ -341,6 +341,19 @@ def _best_val_dice(run: RunFolder, monitor: str = "val_image_dice") -> float:
 
 # ---------------------------------------------------------------- finishing
 
+def _seen_by(model_path: str, cases) -> int | None:
+    """How many of these cases the model trained or chose its threshold on (None: no manifest to tell)."""
+    from core.evaluate import manifest_for
+    from core.split import read_manifest
+
+    manifest = manifest_for(model_path)
+    if manifest is None:
+        return None
+    split = read_manifest(manifest)
+    seen = set(split.get("train", [])) | set(split.get("val", []))
+    return sum(lc.case.key in seen for lc in cases)
+
+
 def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, device: str, started: float,
              log=print) -> dict:
     """Reload the best checkpoint, pick the threshold on val, score the test split, write model + card."""
@@ -370,7 +383,8 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
             other = Predictor.load(settings.compare_with)
             other_rows = score_predictions(predict_cases(other, loaded_split["test"]), other.threshold)
             comparison = {"model": settings.compare_with, "threshold": other.threshold,
-                          "test_metrics": summarise(other_rows, conflicted)}
+                          "test_metrics": summarise(other_rows, conflicted),
+                          "test_images_it_trained_on": _seen_by(settings.compare_with, loaded_split["test"])}
         except Exception as exc:  # a broken comparison model must not fail the run
             comparison = {"model": settings.compare_with, "error": str(exc)}
     lat = sorted(s.inference_ms for s in test + val)

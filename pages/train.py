@@ -150,7 +150,10 @@ def finished_ui():
             st.dataframe([{"model": "this run", **{k: new.get(k) for k in ("dice_mean", "iou_mean", "false_alarm_rate", "malignancy_auc")}},
                           {"model": "model active at start", **{k: old.get(k) for k in ("dice_mean", "iou_mean", "false_alarm_rate", "malignancy_auc")}}],
                          hide_index=True)
-            st.caption("Both scored on this run's own test split.")
+            seen = (card.get("comparison") or {}).get("test_images_it_trained_on")
+            st.caption("Both scored on this run's own test split."
+                       + (f" The older model trained on {seen} of these images, so its figures are optimistic."
+                          if seen else ""))
             model_path = os.path.abspath(os.path.join(info.path, "model.keras"))
             if model_path == active:
                 st.success("This is the active model.")
