@@ -100,6 +100,8 @@ def main(argv=None) -> int:
     ap.add_argument("--weights", default=default_model_path())
     ap.add_argument("--n", type=int, default=30)
     ap.add_argument("--json", help="also write the figures here")
+    ap.add_argument("--update-card", action="store_true",
+                    help="write the measured speed into the model's card (the card's own figure is taken mid-training)")
     a = ap.parse_args(argv)
     files = image_files(a.data, a.n)
     ours = bench_predict_path(a.weights, files)
@@ -125,6 +127,20 @@ def main(argv=None) -> int:
     if a.json:
         with open(a.json, "w") as fh:
             json.dump(out, fh, indent=1)
+    if a.update_card and card:
+        from core.modelcard import write_card
+
+        card["speed"] = {
+            "predict_path_ms_median": round(ours["median_ms"], 1), "predict_path_ms_p90": round(ours["p90_ms"], 1),
+            "classic_unet64_forward_ms_median_same_run": round(classic["median_ms"], 1),
+            "ratio_to_classic": round(out["ratio_predict_path_to_classic_forward"], 3),
+            "training_images_per_s": {k: round(v, 2) for k, v in out["training_images_per_s"].items()},
+            "measured_on": f"{out['device']}, bench/bench_predict.py, {time.strftime('%Y-%m-%d')}",
+            "note": "whole predict path: decode, grayscale, resize, forward, resize back, threshold, measure; "
+                    "one image at a time, median over the images listed",
+        }
+        write_card(a.weights, card)
+        print(f"speed written into {os.path.splitext(a.weights)[0]}.card.json")
     return 0
 
 

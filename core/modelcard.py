@@ -68,12 +68,25 @@ def render_markdown(card: dict) -> str:
         f"- Trained on: {card.get('training', {}).get('device', '')}, "
         f"{_fmt(card.get('training', {}).get('duration_s'), 0)} s, epochs run {card.get('training', {}).get('epochs_run')}",
         "",
+        *([f"- Recipe: `{card['recipe']}`"] if card.get("recipe") else []),
+        *([f"- Initialised from a first phase: {card['training']['phase1'].get('epochs_run')} epochs at "
+           f"{card['training']['phase1'].get('image_size')}² ({_fmt(card['training']['phase1'].get('duration_s'), 0)} s): "
+           f"`{card['training']['phase1'].get('command')}`"] if card.get("training", {}).get("phase1") else []),
+        "",
+        "## Validation split (used to pick the checkpoint and the threshold)",
+        f"- Lesion images: mean Dice {_fmt(card.get('val_metrics', {}).get('dice_mean'))}; normal images: false-alarm rate "
+        f"{_fmt(card.get('val_metrics', {}).get('false_alarm_rate'))}; malignancy AUC {_fmt(card.get('val_metrics', {}).get('malignancy_auc'))}",
+        "",
         "## Results on its own test split (images never used for training or threshold choice)",
         f"- Lesion images: n={t.get('n_lesion')}, mean Dice {_fmt(t.get('dice_mean'))}, median Dice {_fmt(t.get('dice_median'))}, "
         f"mean IoU {_fmt(t.get('iou_mean'))}, HD95 {_fmt(t.get('hd95_median_px'), 1)} px (median)",
         f"- Normal images: n={t.get('n_normal')}, false-alarm rate {_fmt(t.get('false_alarm_rate'))} "
         "(predicted lesion covering ≥ 0.5% of the image)",
-        f"- Malignancy AUC (benign vs malignant): {_fmt(t.get('malignancy_auc'))}",
+        f"- Malignancy AUC (benign vs malignant): {_fmt(t.get('malignancy_auc'))} (n={t.get('n_auc')}; images filed "
+        "under both classes are left out)",
+        *[f"- {c}: n={v.get('n_images')}, mean Dice {_fmt(v.get('dice_mean'))}"
+          + (f", false alarms {_fmt(v.get('false_alarm_rate'))}" if v.get("false_alarm_rate") is not None else "")
+          for c, v in t.get("per_class", {}).items()],
         "",
         "## Speed",
         *[f"- {k}: {v}" for k, v in card.get("speed", {}).items()],
