@@ -1,7 +1,7 @@
 """The one preprocessing path shared by training and inference.
 
 image (H, W) uint8 gray  -> model input (S, S, 1) float32 in [0, 1]
-mask  (H, W) bool        -> target      (S, S, 1) float32 in {0, 1}
+mask  (H, W) bool        -> target      (S, S) bool (nearest neighbour)
 probability (S, S)       -> probability at the original (H, W)
 
 Images are shrunk with area interpolation (enlarged with linear); masks are
@@ -35,11 +35,6 @@ def to_model_input(gray: np.ndarray, size: int) -> np.ndarray:
     if gray.ndim != 2:
         raise ValueError(f"expected a 2-D grayscale image, got shape {gray.shape}")
     return normalise(resize_image(gray, size))
-
-
-def to_target(mask: np.ndarray, size: int) -> np.ndarray:
-    """(H, W) bool -> (size, size, 1) float32 0/1 training target."""
-    return resize_mask(mask, size).astype(np.float32)[..., None]
 
 
 def probability_to_original(prob: np.ndarray, height: int, width: int) -> np.ndarray:

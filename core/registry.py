@@ -18,7 +18,6 @@ from core.modelcard import card_paths, read_card
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WEIGHTS_DIR = os.path.join(PROJECT_ROOT, "weights")
-DEFAULT_MODEL = os.path.join(WEIGHTS_DIR, "default.keras")
 MODEL_EXTENSIONS = (".keras", ".h5")
 
 

@@ -1,7 +1,7 @@
 """core.preprocess: one path for training and inference."""
 import numpy as np
 
-from core.preprocess import probability_to_original, to_model_input, to_target
+from core.preprocess import probability_to_original, resize_mask, to_model_input
 
 
 def test_model_input_shape_range_and_dtype():
@@ -12,10 +12,12 @@ def test_model_input_shape_range_and_dtype():
 
 
 def test_target_is_nearest_neighbour_binary():
-    mask = np.zeros((7, 9), bool)
-    mask[2:5, 3:7] = True
-    y = to_target(mask, 32)
-    assert set(np.unique(y).tolist()) == {0.0, 1.0}
+    mask = np.zeros((4, 4), bool)
+    mask[:2, :2] = True
+    y = resize_mask(mask, 8)
+    expected = np.zeros((8, 8), bool)
+    expected[:4, :4] = True
+    assert y.dtype == bool and (y == expected).all()
 
 
 def test_probability_goes_back_to_original_size():
