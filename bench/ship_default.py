@@ -1,6 +1,6 @@
 """Copy a finished run into weights/ as the shipped default, with its card and split manifest.
 
-    python bench/ship_default.py RUN_DIR [--phase1 RUN_DIR]
+    python bench/ship_default.py RUN_DIR [--previous RUN_DIR ...]
 
 Writes weights/default.keras, default.card.json, default.card.md and
 default.split.json. Files are written atomically, so an interrupted copy
@@ -23,23 +23,31 @@ from core.registry import WEIGHTS_DIR  # noqa: E402
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("run")
-    ap.add_argument("--phase1", help="the run this one was initialised from, summarised on the card")
+    ap.add_argument("--note", help="why this run ships, written on the card")
+    ap.add_argument("--previous", action="append", default=[],
+                    help="the runs this one was initialised from, in order, summarised on the card")
     a = ap.parse_args(argv)
     card = read_card(os.path.join(a.run, "model.keras"))
     if not card:
         raise SystemExit(f"{a.run} has no finished model card")
     card["name"] = "default"
     card["data"]["manifest"] = "default.split.json"
+    if a.note:
+        card["selection_note"] = a.note
     card["recipe"] = "bash bench/train_default.sh ../shared/busi/Dataset_BUSI_with_GT runs"
-    if a.phase1:
-        p1 = read_card(os.path.join(a.phase1, "model.keras")) or {}
-        card["training"]["phase1"] = {
-            "command": p1.get("command"), "epochs_run": p1.get("training", {}).get("epochs_run"),
-            "duration_s": p1.get("training", {}).get("duration_s"),
-            "image_size": p1.get("settings", {}).get("image_size"),
-            "test_metrics_at_its_own_threshold": {k: v for k, v in p1.get("test_metrics", {}).items() if k != "per_class"},
-        }
-        card["training"]["duration_s_total"] = (card["training"]["duration_s"] or 0) + (p1.get("training", {}).get("duration_s") or 0)
+    phases = []
+    for prev in a.previous:
+        p = read_card(os.path.join(prev, "model.keras")) or {}
+        phases.append({
+            "command": p.get("command"), "epochs_run": p.get("training", {}).get("epochs_run"),
+            "duration_s": p.get("training", {}).get("duration_s"),
+            "image_size": p.get("settings", {}).get("image_size"),
+            "val_dice_mean": p.get("val_metrics", {}).get("dice_mean"),
+            "test_metrics_at_its_own_threshold": {k: v for k, v in p.get("test_metrics", {}).items() if k != "per_class"},
+        })
+    if phases:
+        card["training"]["previous_phases"] = phases
+        card["training"]["duration_s_total"] = (card["training"]["duration_s"] or 0) + sum(p["duration_s"] or 0 for p in phases)
     os.makedirs(WEIGHTS_DIR, exist_ok=True)
     target = os.path.join(WEIGHTS_DIR, "default.keras")
     with open(os.path.join(a.run, "model.keras"), "rb") as fh:

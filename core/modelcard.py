@@ -69,9 +69,11 @@ def render_markdown(card: dict) -> str:
         f"{_fmt(card.get('training', {}).get('duration_s'), 0)} s, epochs run {card.get('training', {}).get('epochs_run')}",
         "",
         *([f"- Recipe: `{card['recipe']}`"] if card.get("recipe") else []),
-        *([f"- Initialised from a first phase: {card['training']['phase1'].get('epochs_run')} epochs at "
-           f"{card['training']['phase1'].get('image_size')}² ({_fmt(card['training']['phase1'].get('duration_s'), 0)} s): "
-           f"`{card['training']['phase1'].get('command')}`"] if card.get("training", {}).get("phase1") else []),
+        *([f"- Why this checkpoint ships: {card['selection_note']}"] if card.get("selection_note") else []),
+        *[f"- Earlier phase {i + 1}: {ph.get('epochs_run')} epochs at {ph.get('image_size')}² "
+          f"({_fmt(ph.get('duration_s'), 0)} s; validation Dice {_fmt(ph.get('val_dice_mean'))}, "
+          f"test Dice {_fmt(ph.get('test_metrics_at_its_own_threshold', {}).get('dice_mean'))}): `{ph.get('command')}`"
+          for i, ph in enumerate(card.get("training", {}).get("previous_phases", []))],
         "",
         "## Validation split (used to pick the checkpoint and the threshold)",
         f"- Lesion images: mean Dice {_fmt(card.get('val_metrics', {}).get('dice_mean'))}; normal images: false-alarm rate "

@@ -64,14 +64,17 @@ def agreement_overlay(gray: np.ndarray, gt: np.ndarray, pred: np.ndarray, opacit
 
 
 def image_figure(rgb: np.ndarray, title: str = ""):
-    """A zoomable plotly figure of an RGB image, sent as a fast-encoded PNG (not a pixel array)."""
+    """A zoomable plotly figure of an RGB image, sent as a JPEG (quality 92), not a pixel array.
+
+    For display only: about a fifth of the PNG's bytes, so the browser gets and
+    draws it sooner. The downloads stay lossless PNG.
+    """
     import base64
 
     import plotly.graph_objects as go
 
-    from core.imageio import encode_png
-
-    uri = "data:image/png;base64," + base64.b64encode(encode_png(rgb)).decode()
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
+    uri = "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode()
     fig = go.Figure(go.Image(source=uri))
     fig.update_layout(margin=dict(l=0, r=0, t=30, b=0), title=title, dragmode="zoom", height=480)
     fig.update_xaxes(showticklabels=False)

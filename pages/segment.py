@@ -78,7 +78,7 @@ def show_image(img, title: str):
 
 
 def measurements_ui(a: an.Analysis, v: an.View):
-    """Two metrics a row, for the narrow column beside the picture."""
+    """The lesion readout, four metrics a row."""
     m = v.measurements
     diameter = ("—" if m.longest_diameter_px is None else
                 f"{m.longest_diameter_mm:.1f} mm" if m.longest_diameter_mm else f"{m.longest_diameter_px:.0f} px")
@@ -93,9 +93,9 @@ def measurements_ui(a: an.Analysis, v: an.View):
              ("Circularity", "—" if m.circularity is None else f"{m.circularity:.2f}", "4πA/P²: 1 for a circle.")]
     if v.dice is not None:
         items.append(("Dice / IoU vs ground truth", f"{v.dice:.3f} / {v.iou:.3f}", None))
-    for row in range(0, len(items), 2):
-        cols = st.columns(2)
-        for col, (label, value, help_) in zip(cols, items[row:row + 2]):
+    for row in range(0, len(items), 4):
+        cols = st.columns(4)
+        for col, (label, value, help_) in zip(cols, items[row:row + 4]):
             col.metric(label, value, help=help_)
 
 
@@ -126,6 +126,12 @@ if a.mask_message:
     st.warning(a.mask_message)
 picture = (lesion_overlay(a.image.gray, v.mask, opacity) if view_mode == "Overlay"
            else heatmap(a.image.gray, a.probability, opacity))
+# The readout sits above the picture, outside any block holding a chart: the
+# browser loads the charting library lazily, and a block waiting for it would
+# hold back the numbers too.
+measurements_ui(a, v)
+st.info(an.malignancy_words(a.malignancy) if v.measurements.lesion_count else
+        "No lesion is marked at this threshold, so no malignancy estimate is shown.")
 if a.gt_mask is not None:
     cols = st.columns(3)
     with cols[0]:
@@ -134,25 +140,20 @@ if a.gt_mask is not None:
         show_image(lesion_overlay(a.image.gray, a.gt_mask, opacity, colour=(64, 200, 255)), "Ground truth")
     with cols[2]:
         show_image(picture, "Prediction" if view_mode == "Overlay" else "Lesion probability")
-left, right = st.columns([3, 2])
-with left:
-    if a.gt_mask is not None:
-        show_image(agreement_overlay(a.image.gray, a.gt_mask, v.mask),
-                   "Agreement: green both · red predicted only · blue missed")
-    else:
-        show_image(picture, "Prediction" if view_mode == "Overlay" else "Lesion probability")
-with right:
-    measurements_ui(a, v)
-    st.info(an.malignancy_words(a.malignancy) if v.measurements.lesion_count else
-            "No lesion is marked at this threshold, so no malignancy estimate is shown.")
-    stem = os.path.splitext(a.name)[0]
-    # callables: the PNGs are encoded only when asked for, not on every slider move
-    st.download_button("Predicted mask (PNG)", lambda: an.mask_png(v), f"{stem}_pred.png", "image/png")
-    st.download_button("Overlay (PNG)", lambda: an.overlay_png(a, v, opacity), f"{stem}_overlay.png", "image/png")
+    show_image(agreement_overlay(a.image.gray, a.gt_mask, v.mask),
+               "Agreement: green both · red predicted only · blue missed")
+else:
+    show_image(picture, "Prediction" if view_mode == "Overlay" else "Lesion probability")
+stem = os.path.splitext(a.name)[0]
+d = st.columns(2)
+# Eager bytes: OpenCV encodes these PNGs in milliseconds, and deferred (callable)
+# downloads measurably delayed the readout in the browser (bench/bench_ui.py).
+d[0].download_button("Predicted mask (PNG)", an.mask_png(v), f"{stem}_pred.png", "image/png")
+d[1].download_button("Overlay (PNG)", an.overlay_png(a, v, opacity), f"{stem}_overlay.png", "image/png")
 
 st.subheader("All images")
 rows = [an.summary_row(x, y, threshold) for x, y in zip(analyses, views)]
 st.dataframe(rows, width="stretch", hide_index=True)
 d = st.columns(2)
-d[0].download_button("Measurements (CSV)", lambda: an.rows_to_csv(rows), "measurements.csv", "text/csv")
-d[1].download_button("Measurements (JSON)", lambda: an.rows_to_json(rows), "measurements.json", "application/json")
+d[0].download_button("Measurements (CSV)", an.rows_to_csv(rows), "measurements.csv", "text/csv")
+d[1].download_button("Measurements (JSON)", an.rows_to_json(rows), "measurements.json", "application/json")
