@@ -41,7 +41,7 @@ def main(argv=None) -> int:
             t = time.perf_counter()
             drop_file(page, data, os.path.basename(path))
             page.locator('[data-testid="stMetric"]').filter(has_text="Lesion area").first.wait_for(timeout=60_000)
-            page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+            page.locator('[data-testid="stImage"]').first.wait_for(timeout=60_000)
             drop_s.append(time.perf_counter() - t)
             slider = page.locator('[data-testid="stSlider"] input[type="range"]').first
             for key in ("ArrowLeft", "ArrowLeft", "ArrowRight"):

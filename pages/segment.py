@@ -31,6 +31,8 @@ def inputs_ui(default_threshold: float):
                               help="Lesion probability at or above which a pixel is marked. Default from the model card.")
         opacity = st.slider("Overlay opacity", 0.0, 1.0, 0.4, 0.05, key="opacity")
         view = st.radio("View", ["Overlay", "Probability heatmap"], key="view")
+        st.toggle("Zoomable figures (plotly)", False, key="zoomable",
+                  help="Off: plain images, which appear fastest. On: zoom and pan with the mouse.")
         mm = st.number_input("Pixel spacing (mm per pixel)", 0.0, 5.0, 0.0, 0.01, format="%.3f", key="mm_per_px",
                              help="Leave at 0 when unknown. DICOM files carry their own spacing, which wins.")
     return threshold, opacity, view, (mm or None)
@@ -74,7 +76,11 @@ def analyses_for(predictor, uploads: list[an.Upload]) -> tuple[list[an.Analysis]
 
 
 def show_image(img, title: str):
-    st.plotly_chart(image_figure(img, title), width="stretch", config={"displaylogo": False})
+    if st.session_state.get("zoomable"):
+        st.plotly_chart(image_figure(img, title), width="stretch", config={"displaylogo": False})
+    else:
+        # a plain image shows at once; the charting library needs seconds to load in a new page
+        st.image(img, caption=title, output_format="JPEG", width="stretch")
 
 
 def measurements_ui(a: an.Analysis, v: an.View):

@@ -55,7 +55,9 @@ def test_upload_with_mask_and_a_bad_file(isolated_dirs):
     labels = {m.label: m.value for m in at.metric}
     assert labels["Lesion area"].endswith("px")
     assert "Dice / IoU vs ground truth" in labels
-    assert len(at.get("plotly_chart")) == 4  # image | ground truth | prediction, then agreement
+    assert len(at.image) == 4  # image | ground truth | prediction, then agreement
+    at.toggle(key="zoomable").set_value(True).run()
+    assert len(at.get("plotly_chart")) == 4 and not at.exception
 
 
 def test_threshold_change_updates_the_area_without_another_inference(isolated_dirs):
