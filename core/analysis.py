@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.data import MASK_RE
-from core.imageio import DecodedImage, ImageReadError, decode_image, decode_mask, encode_png
+from core.imageio import (
+    DecodedImage,
+    ImageReadError,
+    decode_image,
+    decode_mask,
+    encode_png,
+)
+from core.inference import mask_at
 from core.measure import Measurements, measure
 from core.metrics import dice, iou
 from core.overlay import lesion_overlay
@@ -113,7 +120,7 @@ def effective_spacing(analysis: Analysis, typed_mm_per_px: float | None) -> tupl
 
 
 def view_at(analysis: Analysis, threshold: float, typed_mm_per_px: float | None = None) -> View:
-    mask = analysis.probability >= threshold
+    mask = mask_at(analysis.probability, threshold)
     m = measure(mask, effective_spacing(analysis, typed_mm_per_px))
     if analysis.gt_mask is None:
         return View(mask, m, None, None)

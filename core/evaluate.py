@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.data import CLASS_LABEL, CLASSES, LoadedCase
+from core.inference import mask_at
 from core.metrics import false_alarm, roc_auc, segmentation_report
 
 ROW_FIELDS = ["key", "label", "width", "height", "dice", "iou", "sensitivity", "specificity", "pixel_accuracy",
@@ -49,7 +50,7 @@ def score_predictions(scored: list[Scored], threshold: float) -> list[dict]:
     """One row of figures per image, computed on full-resolution masks."""
     rows = []
     for s in scored:
-        pred = s.probability >= threshold
+        pred = mask_at(s.probability, threshold)
         gt = s.case.mask
         rep = segmentation_report(gt, pred)
         rows.append({
@@ -237,7 +238,6 @@ def format_summary(ev: Evaluation) -> str:
 
 
 def main(argv=None) -> int:
-    import json
     import sys
 
     from core.inference import ModelLoadError, Predictor

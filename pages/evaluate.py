@@ -9,7 +9,8 @@ import streamlit as st
 
 from core import evaluate as ev
 from core.data import DatasetError
-from core.evaluate import roc_points, calibration_points
+from core.evaluate import calibration_points, roc_points
+from core.inference import mask_at
 from core.overlay import agreement_overlay, lesion_overlay
 from core.registry import PROJECT_ROOT, list_models
 from pages._common import ensure_app_navigation, predictor_or_stop
@@ -114,7 +115,7 @@ def worst_ui(r: ev.Evaluation, n: int = 4):
     order = np.argsort([x["dice"] for x in r.rows])[:n]
     for i in order:
         s, row = r.scored[i], r.rows[i]
-        pred = s.probability >= r.threshold
+        pred = mask_at(s.probability, r.threshold)
         c = st.columns(3)
         c[0].image(lesion_overlay(s.case.gray, s.case.mask, 0.35, colour=(64, 200, 255)), caption=f"{row['key']} — ground truth")
         c[1].image(lesion_overlay(s.case.gray, pred, 0.35), caption=f"prediction — Dice {row['dice']:.3f}")
