@@ -10,12 +10,12 @@ set -euo pipefail
 DATA=${1:-../shared/busi/Dataset_BUSI_with_GT}
 RUNS=${2:-runs}
 python3 -m core.train --data "$DATA" --out "$RUNS/default_p1_128" --epochs 50 --image-size 128 \
-  --base-filters 16 --batch-size 8 --learning-rate 1e-3 --seed 0 --name default-128 --select-by batch_dice --resume
+  --base-filters 16 --batch-size 8 --learning-rate 1e-3 --seed 0 --augment basic --name default-128 --select-by batch_dice --resume
 python3 -m core.train --data "$DATA" --out "$RUNS/default_p2_256" --epochs 10 --image-size 256 \
-  --base-filters 16 --batch-size 8 --learning-rate 3e-4 --seed 0 --name default --select-by batch_dice \
+  --base-filters 16 --batch-size 8 --learning-rate 3e-4 --seed 0 --augment basic --name default --select-by batch_dice \
   --init-weights "$RUNS/default_p1_128/model.keras" --split-from "$RUNS/default_p1_128/split.json" --resume
 python3 -m core.train --data "$DATA" --out "$RUNS/default_p3_256" --epochs 14 --image-size 256 \
-  --base-filters 16 --batch-size 8 --learning-rate 3e-4 --lr-schedule cosine --seed 0 --name default \
+  --base-filters 16 --batch-size 8 --learning-rate 3e-4 --lr-schedule cosine --augment basic --seed 0 --name default \
   --init-weights "$RUNS/default_p2_256/model.keras" --split-from "$RUNS/default_p1_128/split.json" --resume
 python3 bench/ship_default.py "$RUNS/default_p3_256" --previous "$RUNS/default_p1_128" --previous "$RUNS/default_p2_256" \
   --note "Highest validation Dice of the three phases (the rule fixed in advance)."

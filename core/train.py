@@ -46,6 +46,9 @@ class TrainSettings:
     learning_rate: float = 1e-3
     loss: str = "bce_dice"
     augment: bool = True
+    # "basic" is what the first default model trained with; saved settings
+    # without this field resume with it.
+    augment_strength: str = "basic"
     seed: int = 0
     malignancy_weight: float = 0.3
     val_fraction: float = 0.15
@@ -164,29 +167,52 @@ def prepare_data(settings: TrainSettings, run: RunFolder, log=print):
     return out, loaded_split, report
 
 
-def _augment(x: np.ndarray, y: np.ndarray, rng: np.random.Generator):
+AUGMENT_RANGES = {
+    # rotation (deg), scale, anisotropy, shift (fraction), gamma (log), gain, offset, noise sd, blur probability
+    "basic": dict(rot=10, scale=(0.9, 1.15), aniso=0.0, shift=0.06, gamma=0.25, gain=0.15, offset=0.06,
+                  noise=0.0, blur=0.0),
+    # Wider geometry and speckle-like noise: the from-scratch net overfits
+    # BUSI's few hundred lesions after ~20 epochs with the basic ranges.
+    "strong": dict(rot=15, scale=(0.8, 1.25), aniso=0.1, shift=0.1, gamma=0.35, gain=0.2, offset=0.08,
+                   noise=0.03, blur=0.2),
+}
+
+
+def _augment(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, strength: str = "basic"):
     """Same random geometry for image and mask (mask by nearest neighbour), intensity for the image only."""
     import cv2
 
+    r = AUGMENT_RANGES[strength]
     S = x.shape[0]
     if rng.random() < 0.5:
         x, y = x[:, ::-1], y[:, ::-1]
-    angle = rng.uniform(-10, 10)
-    scale = rng.uniform(0.9, 1.15)
-    tx, ty = rng.uniform(-0.06, 0.06, size=2) * S
+    angle = rng.uniform(-r["rot"], r["rot"])
+    scale = rng.uniform(*r["scale"])
+    tx, ty = rng.uniform(-r["shift"], r["shift"], size=2) * S
     m = cv2.getRotationMatrix2D((S / 2, S / 2), angle, scale)
+    if r["aniso"]:
+        # stretch one axis about the centre: probes differ in aspect and depth scale
+        k = np.exp(rng.uniform(-r["aniso"], r["aniso"]))
+        stretch = np.array([[k, 0, S / 2 * (1 - k)], [0, 1 / k, S / 2 * (1 - 1 / k)], [0, 0, 1]])
+        m = (stretch @ np.vstack([m, [0, 0, 1]]))[:2]
     m[:, 2] += (tx, ty)
     x = cv2.warpAffine(np.ascontiguousarray(x), m, (S, S), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     y = cv2.warpAffine(np.ascontiguousarray(y).astype(np.uint8), m, (S, S), flags=cv2.INTER_NEAREST,
                        borderMode=cv2.BORDER_CONSTANT).astype(bool)
     xf = x.astype(np.float32) / 255.0
-    gamma = np.exp(rng.uniform(-0.25, 0.25))
+    if r["blur"] and rng.random() < r["blur"]:
+        xf = cv2.GaussianBlur(xf, (0, 0), rng.uniform(0.5, 1.2))
+    gamma = np.exp(rng.uniform(-r["gamma"], r["gamma"]))
     xf = np.clip(xf, 0, 1) ** gamma
-    xf = xf * rng.uniform(0.85, 1.15) + rng.uniform(-0.06, 0.06)
+    xf = xf * rng.uniform(1 - r["gain"], 1 + r["gain"]) + rng.uniform(-r["offset"], r["offset"])
+    if r["noise"] and rng.random() < 0.5:
+        # multiplicative, like ultrasound speckle
+        xf = xf * (1 + rng.normal(0, rng.uniform(0, r["noise"]) * 3, xf.shape).astype(np.float32))
     return np.clip(xf, 0, 1), y
 
 
-def make_batches(arrays: Arrays, batch_size: int, augment: bool, shuffle: bool, seed: int):
+def make_batches(arrays: Arrays, batch_size: int, augment: bool, shuffle: bool, seed: int,
+                 strength: str = "basic"):
     """A Keras PyDataset yielding (image, {mask, malignancy}, {mask, malignancy} sample weights)."""
     import keras
 
@@ -216,7 +242,7 @@ def make_batches(arrays: Arrays, batch_size: int, augment: bool, shuffle: bool, 
             xs, ys = [], []
             for j in idx:
                 if augment:
-                    x, y = _augment(arrays.x[j], arrays.y[j], rng)
+                    x, y = _augment(arrays.x[j], arrays.y[j], rng, strength)
                     xs.append(x[..., None].astype(np.float32))
                 else:
                     xs.append(normalise(arrays.x[j]))
@@ -504,7 +530,8 @@ def train(settings: TrainSettings, resume: bool = False, log=print) -> dict:
                 steps = len(make_batches(arrays["train"], settings.batch_size, False, True, settings.seed))
                 lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=settings.epochs * steps, alpha=0.02)
             compile_model(model, settings.loss, lr, jit_compile=jit, malignancy_weight=settings.malignancy_weight)
-    train_batches = make_batches(arrays["train"], settings.batch_size, settings.augment, True, settings.seed)
+    train_batches = make_batches(arrays["train"], settings.batch_size, settings.augment, True, settings.seed,
+                                 settings.augment_strength)
     val_batches = make_batches(arrays["val"], settings.batch_size, False, False, settings.seed)
     monitor = SELECTION_METRIC[settings.select_by]
     cb = make_progress_callback(run, settings.epochs, _best_val_dice(run, monitor), log,
@@ -538,6 +565,8 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
     ap.add_argument("--learning-rate", type=float, default=1e-3)
     ap.add_argument("--loss", choices=["bce", "bce_dice"], default="bce_dice")
     ap.add_argument("--no-augment", action="store_true", help="turn augmentation off")
+    ap.add_argument("--augment", choices=sorted(AUGMENT_RANGES), default="strong",
+                    help="augmentation ranges (basic: those of the first default model)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--init-weights", help="start from this model's weights (same width and depth)")
     ap.add_argument("--split-from", help="reuse this split manifest (split.json) instead of making one")
@@ -553,7 +582,7 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
     a = ap.parse_args(argv)
     s = TrainSettings(data=a.data, out=a.out, epochs=a.epochs, image_size=a.image_size, base_filters=a.base_filters,
                       depth=a.depth, batch_size=a.batch_size, learning_rate=a.learning_rate, loss=a.loss,
-                      augment=not a.no_augment, seed=a.seed, init_weights=a.init_weights, split_from=a.split_from,
+                      augment=not a.no_augment, augment_strength=a.augment, seed=a.seed, init_weights=a.init_weights, split_from=a.split_from,
                       max_cases=a.max_cases, name=a.name, compare_with=a.compare_with, cleanup_data=a.cleanup_data,
                       select_by=a.select_by, lr_schedule=a.lr_schedule, extra={"argv": list(argv if argv is not None else sys.argv[1:])})
     return s, a.resume

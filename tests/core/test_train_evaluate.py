@@ -130,3 +130,29 @@ def test_cosine_schedule_and_image_dice_selection(tmp_path):
     assert all(0.0 <= float(r["val_image_dice"]) <= 1.0 for r in rows)
     card = json.load(open(out / "model.card.json"))
     assert card["training"]["selected_by"] == "val_image_dice"
+
+
+@pytest.mark.parametrize("strength", sorted(train.AUGMENT_RANGES))
+def test_augmentation_moves_image_and_mask_together(strength):
+    # A bright square on a dark field, its mask exactly the square: after any
+    # augmentation the bright pixels must still be the mask's pixels.
+    mask = np.zeros((64, 64), bool)
+    mask[16:40, 20:52] = True
+    image = np.where(mask, 220, 20).astype(np.uint8)
+    rng = np.random.default_rng(3)
+    moved = 0
+    for _ in range(40):
+        x, y = train._augment(image, mask, rng, strength)
+        assert x.shape == (64, 64) and y.dtype == bool and 0.0 <= x.min() and x.max() <= 1.0
+        agreement = ((x > 0.35) == y).mean()
+        assert agreement > 0.95, agreement
+        moved += not np.array_equal(y, mask)
+    assert moved > 30  # the geometry really changes
+
+
+def test_cli_records_augmentation_strength(tmp_path):
+    s, _ = train.parse_args(["--data", "d", "--out", str(tmp_path), "--augment", "basic"])
+    assert s.augment and s.augment_strength == "basic"
+    s, _ = train.parse_args(["--data", "d", "--out", str(tmp_path), "--no-augment"])
+    assert not s.augment
+    assert train.parse_args(["--data", "d", "--out", str(tmp_path)])[0].augment_strength == "strong"
