@@ -5,6 +5,10 @@ entries, more than ``max_files`` entries, or more than ``max_bytes`` once
 extracted (counted while writing, so a lying header cannot exceed it).
 Nothing is written outside the destination folder; on refusal the partial
 extraction is removed.
+
+Extractions are temporary: training deletes its own once decoded, the Train
+page deletes one the user replaced or abandoned, and any left behind by a
+closed browser tab are deleted after STALE_AFTER_S.
 """
 from __future__ import annotations
 
@@ -16,6 +20,8 @@ import zipfile
 
 MAX_FILES = 5000
 MAX_BYTES = 2 * 1024 ** 3
+PREFIX = "busi_upload_"
+STALE_AFTER_S = 12 * 3600
 
 
 class UnsafeZipError(ValueError):
@@ -42,7 +48,7 @@ def extract_zip(source, dest: str | None = None, max_files: int = MAX_FILES, max
     except (zipfile.BadZipFile, OSError) as exc:
         raise UnsafeZipError(f"not a readable zip file ({exc})") from exc
     made = dest is None
-    dest = os.path.abspath(dest or tempfile.mkdtemp(prefix="busi_upload_"))
+    dest = os.path.abspath(dest or tempfile.mkdtemp(prefix=PREFIX))
     try:
         with zf:
             members = zf.infolist()
@@ -73,3 +79,41 @@ def extract_zip(source, dest: str | None = None, max_files: int = MAX_FILES, max
             shutil.rmtree(dest, ignore_errors=True)
         raise
     return dest
+
+
+def extraction_root(folder: str) -> str | None:
+    """The temporary extraction folder that holds ``folder``, or None if it is not one of ours."""
+    tmp = os.path.abspath(tempfile.gettempdir())
+    top = os.path.abspath(folder)
+    while os.path.dirname(top) not in (tmp, top):
+        top = os.path.dirname(top)
+    if os.path.dirname(top) == tmp and os.path.basename(top).startswith(PREFIX):
+        return top
+    return None
+
+
+def remove_extraction(folder: str) -> str | None:
+    """Delete the extraction holding ``folder``; anything else is left untouched. Returns what was removed."""
+    root = extraction_root(folder)
+    if root and os.path.isdir(root):
+        shutil.rmtree(root, ignore_errors=True)
+        return root
+    return None
+
+
+def remove_stale_extractions(max_age_s: float = STALE_AFTER_S, now: float | None = None) -> list[str]:
+    """Delete extractions untouched for max_age_s (a tab closed before training started)."""
+    import time
+
+    now = time.time() if now is None else now
+    tmp = tempfile.gettempdir()
+    removed = []
+    for name in os.listdir(tmp):
+        path = os.path.join(tmp, name)
+        try:
+            old = name.startswith(PREFIX) and os.path.isdir(path) and now - os.path.getmtime(path) > max_age_s
+        except OSError:
+            continue
+        if old and remove_extraction(path):
+            removed.append(path)
+    return removed

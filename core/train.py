@@ -464,19 +464,13 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
 def remove_extracted_upload(folder: str, log=print) -> None:
     """Delete a dataset zip's temporary extraction once its images are in memory.
 
-    Only folders made by core.safezip (temp dir, 'busi_upload_' prefix) are removed.
+    Only folders made by core.safezip (temp dir, its prefix) are removed.
     """
-    import shutil
-    import tempfile
+    from core.safezip import remove_extraction
 
-    folder = os.path.abspath(folder)
-    tmp = os.path.abspath(tempfile.gettempdir())
-    top = folder
-    while os.path.dirname(top) != tmp and os.path.dirname(top) != top:
-        top = os.path.dirname(top)
-    if os.path.dirname(top) == tmp and os.path.basename(top).startswith("busi_upload_"):
-        shutil.rmtree(top, ignore_errors=True)
-        log(f"removed the temporary upload folder {top}")
+    removed = remove_extraction(folder)
+    if removed:
+        log(f"removed the temporary upload folder {removed}")
 
 
 def train(settings: TrainSettings, resume: bool = False, log=print) -> dict:

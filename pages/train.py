@@ -12,7 +12,7 @@ from core import jobs, registry
 from core.audit import audit_with_split
 from core.data import DatasetError
 from core.modelcard import read_card, render_markdown
-from core.safezip import UnsafeZipError, extract_zip
+from core.safezip import UnsafeZipError, extract_zip, remove_extraction, remove_stale_extractions
 from pages._common import ensure_app_navigation
 
 ensure_app_navigation()
@@ -30,14 +30,20 @@ def dataset_ui() -> str | None:
     """Where the data comes from; returns a folder path or None."""
     source = st.radio("Dataset", ["Folder on the server", "Upload a zip of Dataset_BUSI_with_GT"],
                       horizontal=True, key="source")
+    up = None
     if source.startswith("Folder"):
         path = st.text_input("Folder holding benign/, malignant/ and normal/", key="data_path",
                              placeholder="/data/Dataset_BUSI_with_GT")
+    else:
+        up = st.file_uploader("Dataset zip", type=["zip"], key="data_zip")
+    # An extraction the user replaced, removed or switched away from is deleted at once.
+    extracted = st.session_state.setdefault("extracted", {})
+    for file_id in [k for k in extracted if up is None or k != up.file_id]:
+        remove_extraction(extracted.pop(file_id))
+    if source.startswith("Folder"):
         return path.strip() or None
-    up = st.file_uploader("Dataset zip", type=["zip"], key="data_zip")
     if up is None:
         return None
-    extracted = st.session_state.get("extracted", {})
     if up.file_id not in extracted:
         try:
             with st.spinner("Extracting safely…"):
@@ -197,6 +203,7 @@ def device_note() -> bool:
 
 job_ui()
 if jobs.current_job() is None:
+    remove_stale_extractions()  # zips extracted in tabs closed long ago
     path = dataset_ui()
     gpu = device_note()
     if path:

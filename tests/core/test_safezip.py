@@ -6,7 +6,8 @@ import zipfile
 
 import pytest
 
-from core.safezip import UnsafeZipError, extract_zip
+from core.safezip import (UnsafeZipError, extract_zip, extraction_root, remove_extraction,
+                          remove_stale_extractions)
 
 
 def _zip(entries):
@@ -58,3 +59,28 @@ def test_a_good_zip_extracts_into_a_temp_folder():
 def test_not_a_zip(tmp_path):
     with pytest.raises(UnsafeZipError, match="not a readable zip"):
         extract_zip(io.BytesIO(b"nope"), str(tmp_path))
+
+
+def test_remove_extraction_deletes_only_our_temporary_folders(tmp_path):
+    made = extract_zip(_zip([("Dataset_BUSI_with_GT/benign/a.png", b"1", 0)]))
+    inner = os.path.join(made, "Dataset_BUSI_with_GT")
+    assert extraction_root(inner) == made
+    # a folder outside the temp dir, or without our prefix, is never touched
+    other = tmp_path / "Dataset_BUSI_with_GT"
+    other.mkdir()
+    assert extraction_root(str(other)) is None and remove_extraction(str(other)) is None
+    assert other.is_dir()
+    assert remove_extraction(inner) == made and not os.path.exists(made)
+
+
+def test_stale_extractions_are_swept_fresh_ones_kept():
+    old = extract_zip(_zip([("a.png", b"1", 0)]))
+    fresh = extract_zip(_zip([("b.png", b"1", 0)]))
+    long_ago = os.path.getmtime(old) - 13 * 3600
+    os.utime(old, (long_ago, long_ago))
+    try:
+        removed = remove_stale_extractions()
+        assert old in removed and not os.path.exists(old)
+        assert os.path.isdir(fresh)
+    finally:
+        remove_extraction(fresh)

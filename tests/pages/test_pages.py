@@ -121,6 +121,33 @@ def test_train_page_idle_then_audit(isolated_dirs):
     assert any("not a folder" in e.value for e in at.error)
 
 
+def _zip_of(folder):
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for dirpath, _, files in os.walk(folder):
+            for f in files:
+                full = os.path.join(dirpath, f)
+                zf.write(full, os.path.relpath(full, os.path.dirname(folder)))
+    return buf.getvalue()
+
+
+def test_train_page_deletes_a_zip_extraction_once_replaced_or_abandoned(isolated_dirs, busi_folder):
+    at = app("pages/train.py")
+    at.radio(key="source").set_value("Upload a zip of Dataset_BUSI_with_GT").run()
+    data = _zip_of(busi_folder)
+    at.file_uploader(key="data_zip").set_value(("a.zip", data, "application/zip")).run()
+    assert not at.exception and any("near-duplicate groups" in c.value for c in at.code)
+    first = next(iter(at.session_state["extracted"].values()))
+    assert os.path.isdir(first)
+    at.file_uploader(key="data_zip").set_value(("b.zip", data, "application/zip")).run()
+    second = next(iter(at.session_state["extracted"].values()))
+    assert second != first and os.path.isdir(second) and not os.path.exists(first)
+    at.radio(key="source").set_value("Folder on the server").run()
+    assert not os.path.exists(second) and not at.session_state["extracted"]
+
+
 def test_train_page_running_then_done(isolated_dirs, busi_folder):
     from core import jobs
 
