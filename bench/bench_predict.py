@@ -60,13 +60,14 @@ def bench_predict_path(weights: str, files: list[str]) -> dict:
             "load_and_warm_up_s": load_s, "image_size": p.image_size}
 
 
-def bench_classic_forward(runs: int = 12) -> dict:
+def bench_classic_forward(runs: int = 12, xla: bool = False) -> dict:
+    """Bare forward of the classic U-Net; xla=True compiles it the way our own model is run."""
     import tensorflow as tf
 
     from core.model import build_classic_unet
 
     model = build_classic_unet((256, 256, 1), 64)
-    fwd = tf.function(lambda x: model(x, training=False))
+    fwd = tf.function(lambda x: model(x, training=False), jit_compile=xla)
     x = np.random.default_rng(0).random((1, 256, 256, 1)).astype(np.float32)
     fwd(x).numpy()
     times = []
@@ -106,6 +107,7 @@ def main(argv=None) -> int:
     files = image_files(a.data, a.n)
     ours = bench_predict_path(a.weights, files)
     classic = bench_classic_forward()
+    classic_xla = bench_classic_forward(xla=True)
     card = json.load(open(os.path.splitext(a.weights)[0] + ".card.json")) if os.path.exists(
         os.path.splitext(a.weights)[0] + ".card.json") else {}
     f = card.get("architecture", {}).get("base_filters", 16)
@@ -114,6 +116,8 @@ def main(argv=None) -> int:
         "device": runtime.describe_device(), "cpu": platform.processor() or platform.machine(),
         "predict_path": ours, "classic_unet64_forward": classic,
         "ratio_predict_path_to_classic_forward": ours["median_ms"] / classic["median_ms"],
+        "classic_unet64_forward_xla": classic_xla,
+        "ratio_predict_path_to_classic_forward_xla": ours["median_ms"] / classic_xla["median_ms"],
         "training_images_per_s": {f"{s}x{s}, {f} filters, batch 8": r for s, r in train_rate.items()},
     }
     print(f"device: {out['device']}")
@@ -122,6 +126,9 @@ def main(argv=None) -> int:
     print(f"classic U-Net (64 filters, {classic['params'] / 1e6:.1f} M params) bare forward at 256², "
           f"median of {classic['n']}: {classic['median_ms']:.1f} ms")
     print(f"ratio (ours / classic): {out['ratio_predict_path_to_classic_forward']:.3f}")
+    print(f"classic U-Net bare forward compiled with XLA (as ours runs), median of {classic_xla['n']}: "
+          f"{classic_xla['median_ms']:.1f} ms; ratio (ours / classic XLA): "
+          f"{out['ratio_predict_path_to_classic_forward_xla']:.3f}")
     for k, v in out["training_images_per_s"].items():
         print(f"training throughput, {k}: {v:.2f} images/s")
     if a.json:
@@ -134,6 +141,8 @@ def main(argv=None) -> int:
             "predict_path_ms_median": round(ours["median_ms"], 1), "predict_path_ms_p90": round(ours["p90_ms"], 1),
             "classic_unet64_forward_ms_median_same_run": round(classic["median_ms"], 1),
             "ratio_to_classic": round(out["ratio_predict_path_to_classic_forward"], 3),
+            "classic_unet64_forward_xla_ms_median_same_run": round(classic_xla["median_ms"], 1),
+            "ratio_to_classic_xla": round(out["ratio_predict_path_to_classic_forward_xla"], 3),
             "training_images_per_s": {k: round(v, 2) for k, v in out["training_images_per_s"].items()},
             "measured_on": f"{out['device']}, bench/bench_predict.py, {time.strftime('%Y-%m-%d')}",
             "note": "whole predict path: decode, grayscale, resize, forward, resize back, threshold, measure; "

@@ -77,7 +77,7 @@ def settings_ui(n_train: int, gpu: bool) -> dict:
     c = st.columns(4)
     epochs = c[0].number_input("Epochs", 1, 500, 30, key="epochs")
     size = c[1].selectbox("Image size", [128, 192, 256], index=2, key="image_size")
-    width = c[2].selectbox("Width (base filters)", [8, 16, 32], index=1, key="base_filters")
+    width = c[2].selectbox("Width (base filters)", [8, 12, 16, 32], index=2, key="base_filters")
     batch = c[3].selectbox("Batch size", [4, 8, 16], index=1, key="batch_size")
     c = st.columns(4)
     lr = c[0].select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3], value=1e-3, key="lr")
