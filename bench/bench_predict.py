@@ -121,7 +121,7 @@ def main(argv=None) -> int:
         "training_images_per_s": {f"{s}x{s}, {f} filters, batch 8": r for s, r in train_rate.items()},
     }
     print(f"device: {out['device']}")
-    print(f"whole predict path, default model ({ours['image_size']}²), median of {ours['n']} images: "
+    print(f"whole predict path, {os.path.basename(a.weights)} ({ours['image_size']}²), median of {ours['n']} images: "
           f"{ours['median_ms']:.1f} ms (p90 {ours['p90_ms']:.1f} ms; load + warm-up {ours['load_and_warm_up_s']:.1f} s)")
     print(f"classic U-Net (64 filters, {classic['params'] / 1e6:.1f} M params) bare forward at 256², "
           f"median of {classic['n']}: {classic['median_ms']:.1f} ms")

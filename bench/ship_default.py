@@ -1,9 +1,10 @@
 """Copy a finished run into weights/ as the shipped default, with its card and split manifest.
 
-    python bench/ship_default.py RUN_DIR [--previous RUN_DIR ...]
+    python bench/ship_default.py RUN_DIR [--previous RUN_DIR ...] [--as NAME]
 
 Writes weights/default.keras, default.card.json, default.card.md and
-default.split.json. Files are written atomically, so an interrupted copy
+default.split.json (or NAME.* with --as NAME, for a second shipped model the
+user can make active on the Train page). Files are written atomically, so an interrupted copy
 never leaves a half-written default model.
 """
 from __future__ import annotations
@@ -24,14 +25,15 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("run")
     ap.add_argument("--note", help="why this run ships, written on the card")
+    ap.add_argument("--as", dest="stem", default="default", help="file name in weights/ (default: default)")
     ap.add_argument("--previous", action="append", default=[],
                     help="the runs this one was initialised from, in order, summarised on the card")
     a = ap.parse_args(argv)
     card = read_card(os.path.join(a.run, "model.keras"))
     if not card:
         raise SystemExit(f"{a.run} has no finished model card")
-    card["name"] = "default"
-    card["data"]["manifest"] = "default.split.json"
+    card["name"] = a.stem
+    card["data"]["manifest"] = f"{a.stem}.split.json"
     if a.note:
         card["selection_note"] = a.note
     card["recipe"] = "bash bench/train_default.sh ../shared/busi/Dataset_BUSI_with_GT runs"
@@ -49,10 +51,10 @@ def main(argv=None) -> int:
         card["training"]["previous_phases"] = phases
         card["training"]["duration_s_total"] = (card["training"]["duration_s"] or 0) + sum(p["duration_s"] or 0 for p in phases)
     os.makedirs(WEIGHTS_DIR, exist_ok=True)
-    target = os.path.join(WEIGHTS_DIR, "default.keras")
+    target = os.path.join(WEIGHTS_DIR, f"{a.stem}.keras")
     with open(os.path.join(a.run, "model.keras"), "rb") as fh:
         write_bytes_atomic(target, fh.read())
-    shutil.copyfile(os.path.join(a.run, "split.json"), os.path.join(WEIGHTS_DIR, "default.split.json"))
+    shutil.copyfile(os.path.join(a.run, "split.json"), os.path.join(WEIGHTS_DIR, f"{a.stem}.split.json"))
     write_card(target, card)
     print(f"shipped {a.run} as {target}")
     return 0
