@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Reproduces weights/default.keras on a 2-core CPU (about 70 minutes in all):
+# Reproduces weights/default.keras (phase B) and weights/f12_128.keras (phase A) on a 2-core
+# CPU (about 80 minutes for A and B, 18 more for C):
 #   A. 60 epochs at 128x128 from scratch, 12 filters, strong augmentation, cosine learning rate;
 #   B. 24 epochs at 256x256 from A's best weights, cosine learning rate.
 # Both phases use the split of the first default model (weights/default.split.json), so
@@ -16,7 +17,11 @@ python3 -m core.train --data "$DATA" --out "$RUNS/f12_a128" --epochs 60 --image-
 python3 -m core.train --data "$DATA" --out "$RUNS/f12_b256" --epochs 24 --image-size 256 \
   --base-filters 12 --batch-size 8 --learning-rate 3e-4 --lr-schedule cosine --augment strong --seed 0 \
   --name default --init-weights "$RUNS/f12_a128/model.keras" --split-from "$SPLIT" --compare-with weights/default.keras --resume
-#   C. as B but a gentler start: 10 epochs at 1e-4 from A (B's first epoch at 3e-4 lost much of A's fit).
+#   C. (a candidate that did not ship) as B but a gentler start: 10 epochs at 1e-4 from A (B's first epoch at 3e-4 lost much of A's fit).
 python3 -m core.train --data "$DATA" --out "$RUNS/f12_c256" --epochs 10 --image-size 256 \
   --base-filters 12 --batch-size 8 --learning-rate 1e-4 --lr-schedule cosine --augment strong --seed 0 \
   --name default --init-weights "$RUNS/f12_a128/model.keras" --split-from "$SPLIT" --resume
+# Ship (rule fixed in advance: 256x256 input, highest full-resolution validation Dice -> B;
+# A ships beside it). B's --compare-with pointed at the first default when this ran.
+python3 bench/ship_default.py "$RUNS/f12_b256" --previous "$RUNS/f12_a128"
+python3 bench/ship_default.py "$RUNS/f12_a128" --as f12_128
