@@ -201,8 +201,8 @@ def list_runs() -> list[RunInfo]:
 
 
 # Training throughput measured on the 2-core CPU this was developed on (images/s
-# at 256x256, batch 8, XLA; see shared NOTES and bench/). Cost scales with pixels.
-CPU_IMAGES_PER_S_256 = {8: 8.5, 16: 3.9, 32: 0.85, 64: 0.27}
+# at 256x256, batch 8, XLA; see shared NOTES and bench/RESULTS.md, which gives 12). Cost scales with pixels.
+CPU_IMAGES_PER_S_256 = {8: 8.5, 12: 5.9, 16: 3.9, 32: 0.85, 64: 0.27}
 
 
 def estimate_seconds(n_train: int, epochs: int, image_size: int, base_filters: int, gpu: bool = False) -> float | None:
