@@ -101,6 +101,12 @@ def remove_extraction(folder: str) -> str | None:
     return None
 
 
+def forget_extractions(extracted: dict[str, str], keep: str | None = None) -> None:
+    """Delete every extraction in ``extracted`` (upload id -> folder) except ``keep``'s, and drop it from the dict."""
+    for upload_id in [k for k in extracted if k != keep]:
+        remove_extraction(extracted.pop(upload_id))
+
+
 def remove_stale_extractions(max_age_s: float = STALE_AFTER_S, now: float | None = None) -> list[str]:
     """Delete extractions untouched for max_age_s (a tab closed before training started)."""
     import time

@@ -279,11 +279,12 @@ def image_dice_mean(probabilities: np.ndarray, targets: np.ndarray, threshold: f
     Unlike Keras' batch-averaged Dice, one lesion-free batch cannot swing it,
     so it is a steadier signal for choosing the best checkpoint.
     """
-    pred = probabilities.reshape(len(probabilities), -1) >= threshold
-    gt = targets.reshape(len(targets), -1).astype(bool)
-    inter = (pred & gt).sum(1)
-    denom = pred.sum(1) + gt.sum(1)
-    return float(np.where(denom == 0, 1.0, 2.0 * inter / np.maximum(denom, 1)).mean())
+    from core.inference import mask_at
+    from core.metrics import dice
+
+    probabilities = probabilities.reshape(len(probabilities), -1)
+    targets = targets.reshape(len(targets), -1).astype(bool)
+    return float(np.mean([dice(gt, mask_at(prob, threshold)) for prob, gt in zip(probabilities, targets)]))
 
 
 def make_progress_callback(run: RunFolder, total_epochs: int, best_so_far: float, log=print,
@@ -291,6 +292,9 @@ def make_progress_callback(run: RunFolder, total_epochs: int, best_so_far: float
     import keras
 
     from core.preprocess import normalise
+
+    # normalised once: the same validation images are scored after every epoch
+    val_x = np.stack([normalise(im) for im in val.x]) if val is not None and len(val.keys) else None
 
     class Progress(keras.callbacks.Callback):
         """Writes status.json and metrics.csv, saves last/best checkpoints, honours cancel.
@@ -328,9 +332,8 @@ def make_progress_callback(run: RunFolder, total_epochs: int, best_so_far: float
                 self.bar.close()
             if _Cancel.requested:
                 return  # a cancelled epoch is incomplete: do not record or checkpoint it
-            if val is not None and logs is not None and len(val.keys):
-                x = np.stack([normalise(im) for im in val.x])
-                out = self.model.predict(x, batch_size=8, verbose=0)
+            if val_x is not None and logs is not None:
+                out = self.model.predict(val_x, batch_size=8, verbose=0)
                 logs["val_image_dice"] = image_dice_mean(out["mask"] if isinstance(out, dict) else out, val.y)
             logs = {k: float(v) for k, v in (logs or {}).items()}
             logs["epoch"] = epoch + 1

@@ -12,7 +12,7 @@ from core import jobs, registry
 from core.audit import audit_with_split
 from core.data import DatasetError
 from core.modelcard import read_card, render_markdown
-from core.safezip import UnsafeZipError, extract_zip, remove_extraction, remove_stale_extractions
+from core.safezip import UnsafeZipError, extract_zip, forget_extractions, remove_stale_extractions
 from pages._common import ensure_app_navigation
 
 ensure_app_navigation()
@@ -38,8 +38,7 @@ def dataset_ui() -> str | None:
         up = st.file_uploader("Dataset zip", type=["zip"], key="data_zip")
     # An extraction the user replaced, removed or switched away from is deleted at once.
     extracted = st.session_state.setdefault("extracted", {})
-    for file_id in [k for k in extracted if up is None or k != up.file_id]:
-        remove_extraction(extracted.pop(file_id))
+    forget_extractions(extracted, keep=up.file_id if up else None)
     if source.startswith("Folder"):
         return path.strip() or None
     if up is None:
