@@ -560,7 +560,8 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
     ap.add_argument("--depth", type=int, default=4)
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--learning-rate", type=float, default=1e-3)
-    ap.add_argument("--loss", choices=["bce", "bce_dice"], default="bce_dice")
+    ap.add_argument("--loss", choices=["bce", "bce_dice", "bce_image_dice"], default="bce_dice",
+                    help="bce_image_dice: BCE plus Dice averaged over lesion images, the way it is reported")
     ap.add_argument("--no-augment", action="store_true", help="turn augmentation off")
     ap.add_argument("--augment", choices=sorted(AUGMENT_RANGES), default="strong",
                     help="augmentation ranges (basic: those of the first default model)")

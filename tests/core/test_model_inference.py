@@ -63,3 +63,22 @@ def test_missing_and_broken_model_files_say_what_to_do(tmp_path):
     bad.write_bytes(b"not a model")
     with pytest.raises(ModelLoadError, match="could not be loaded"):
         Predictor.load(str(bad))
+
+
+def test_lesion_image_dice_loss_averages_lesion_images_and_ignores_empty_ones():
+    from core.model import lesion_image_dice_loss
+
+    # image 0: 2 lesion pixels, prediction 1.0 on one of them and on one background pixel
+    #   soft Dice = (2*1 + 1) / (2 + 2 + 1) = 0.6
+    # image 1: 1 lesion pixel, predicted exactly -> Dice (2 + 1) / (1 + 1 + 1) = 1
+    # image 2: empty mask with a false alarm -> left to BCE, not counted here
+    t = np.zeros((3, 2, 2, 1), np.float32)
+    p = np.zeros((3, 2, 2, 1), np.float32)
+    t[0, 0, 0] = t[0, 0, 1] = 1
+    p[0, 0, 0] = p[0, 1, 1] = 1
+    t[1, 1, 0] = p[1, 1, 0] = 1
+    p[2] = 1
+    loss = float(lesion_image_dice_loss(t, p))
+    assert loss == pytest.approx(((1 - 0.6) + (1 - 1)) / 2, abs=1e-6)
+    # a batch with no lesion image contributes nothing
+    assert float(lesion_image_dice_loss(np.zeros_like(t), p)) == 0.0
