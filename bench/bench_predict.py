@@ -78,11 +78,11 @@ def bench_classic_forward(runs: int = 12, xla: bool = False) -> dict:
     return {"median_ms": float(np.median(times)), "n": runs, "params": int(model.count_params())}
 
 
-def bench_training(image_size: int, base_filters: int, steps: int = 6, batch: int = 8) -> float:
+def bench_training(image_size: int, base_filters: int, depth: int = 4, steps: int = 6, batch: int = 8) -> float:
     from core.model import build_unet, compile_model
 
     _, jit, _ = runtime.training_setup()
-    model = compile_model(build_unet((image_size, image_size, 1), base_filters), jit_compile=jit)
+    model = compile_model(build_unet((image_size, image_size, 1), base_filters, depth), jit_compile=jit)
     rng = np.random.default_rng(0)
     x = rng.random((batch, image_size, image_size, 1)).astype(np.float32)
     y = {"mask": (x > 0.5).astype(np.float32), "malignancy": np.ones((batch, 1), np.float32)}
@@ -111,14 +111,15 @@ def main(argv=None) -> int:
     card = json.load(open(os.path.splitext(a.weights)[0] + ".card.json")) if os.path.exists(
         os.path.splitext(a.weights)[0] + ".card.json") else {}
     f = card.get("architecture", {}).get("base_filters", 16)
-    train_rate = {s: bench_training(s, f) for s in (128, 256)}
+    depth = card.get("architecture", {}).get("depth", 4)
+    train_rate = {s: bench_training(s, f, depth) for s in (128, 256)}
     out = {
         "device": runtime.describe_device(), "cpu": platform.processor() or platform.machine(),
         "predict_path": ours, "classic_unet64_forward": classic,
         "ratio_predict_path_to_classic_forward": ours["median_ms"] / classic["median_ms"],
         "classic_unet64_forward_xla": classic_xla,
         "ratio_predict_path_to_classic_forward_xla": ours["median_ms"] / classic_xla["median_ms"],
-        "training_images_per_s": {f"{s}x{s}, {f} filters, batch 8": r for s, r in train_rate.items()},
+        "training_images_per_s": {f"{s}x{s}, {f} filters{'' if depth == 4 else f', depth {depth}'}, batch 8": r for s, r in train_rate.items()},
     }
     print(f"device: {out['device']}")
     print(f"whole predict path, {os.path.basename(a.weights)} ({ours['image_size']}²), median of {ours['n']} images: "

@@ -1,6 +1,6 @@
 """Copy a finished run into weights/ as the shipped default, with its card and split manifest.
 
-    python bench/ship_default.py RUN_DIR [--previous RUN_DIR ...] [--as NAME]
+    python bench/ship_default.py RUN_DIR [--previous RUN_DIR ...] [--as NAME] [--note TEXT] [--recipe CMD]
 
 Writes weights/default.keras, default.card.json, default.card.md and
 default.split.json (or NAME.* with --as NAME, for a second shipped model the
@@ -28,6 +28,8 @@ def main(argv=None) -> int:
     ap.add_argument("--as", dest="stem", default="default", help="file name in weights/ (default: default)")
     ap.add_argument("--previous", action="append", default=[],
                     help="the runs this one was initialised from, in order, summarised on the card")
+    ap.add_argument("--recipe", default="bash bench/train_default.sh ../shared/busi/Dataset_BUSI_with_GT runs",
+                    help="the command that reproduces the run, written on the card")
     a = ap.parse_args(argv)
     card = read_card(os.path.join(a.run, "model.keras"))
     if not card:
@@ -36,7 +38,7 @@ def main(argv=None) -> int:
     card["data"]["manifest"] = f"{a.stem}.split.json"
     if a.note:
         card["selection_note"] = a.note
-    card["recipe"] = "bash bench/train_default.sh ../shared/busi/Dataset_BUSI_with_GT runs"
+    card["recipe"] = a.recipe
     phases = []
     for prev in a.previous:
         p = read_card(os.path.join(prev, "model.keras")) or {}
