@@ -31,6 +31,11 @@ from core import runtime  # noqa: F401  (quiets TensorFlow before import)
 from core.files import read_json, save_model_atomic, write_json_atomic
 
 DONE, FAILED, CANCELLED = "done", "failed", "cancelled"
+
+# The segmentation losses core.model.LOSSES offers, with the names the Train page shows.
+# Kept here rather than read from core.model so that `--help` and the page need no Keras import;
+# tests/test_model.py checks the two lists agree.
+LOSS_LABELS = {"bce_dice": "BCE + Dice", "bce_image_dice": "BCE + Dice per lesion image", "bce": "BCE"}
 FINAL_STATES = (DONE, FAILED, CANCELLED)
 
 
@@ -563,7 +568,7 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
     ap.add_argument("--depth", type=int, default=4)
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--learning-rate", type=float, default=1e-3)
-    ap.add_argument("--loss", choices=["bce", "bce_dice", "bce_image_dice"], default="bce_dice",
+    ap.add_argument("--loss", choices=sorted(LOSS_LABELS), default="bce_dice",
                     help="bce_image_dice: BCE plus Dice averaged over lesion images, the way it is reported")
     ap.add_argument("--no-augment", action="store_true", help="turn augmentation off")
     ap.add_argument("--augment", choices=sorted(AUGMENT_RANGES), default="strong",

@@ -13,6 +13,7 @@ from core.audit import audit_with_split
 from core.data import DatasetError
 from core.modelcard import read_card, render_markdown
 from core.safezip import UnsafeZipError, extract_zip, forget_extractions, remove_stale_extractions
+from core.train import LOSS_LABELS
 from pages._common import ensure_app_navigation
 
 ensure_app_navigation()
@@ -80,9 +81,7 @@ def settings_ui(n_train: int, gpu: bool) -> dict:
     batch = c[3].selectbox("Batch size", [4, 8, 16], index=1, key="batch_size")
     c = st.columns(4)
     lr = c[0].select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3], value=1e-3, key="lr")
-    loss = c[1].selectbox("Loss", ["bce_dice", "bce_image_dice", "bce"], key="loss",
-                          format_func={"bce_dice": "BCE + Dice", "bce_image_dice": "BCE + Dice per lesion image",
-                                       "bce": "BCE"}.get)
+    loss = c[1].selectbox("Loss", list(LOSS_LABELS), key="loss", format_func=LOSS_LABELS.get)
     augment = c[2].toggle("Augmentation", True, key="augment")
     seed = c[3].number_input("Seed", 0, 10_000, 0, key="seed")
     est = jobs.estimate_seconds(n_train, epochs, size, width, gpu)

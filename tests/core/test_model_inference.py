@@ -82,3 +82,10 @@ def test_lesion_image_dice_loss_averages_lesion_images_and_ignores_empty_ones():
     assert loss == pytest.approx(((1 - 0.6) + (1 - 1)) / 2, abs=1e-6)
     # a batch with no lesion image contributes nothing
     assert float(lesion_image_dice_loss(np.zeros_like(t), p)) == 0.0
+
+
+def test_train_command_and_page_offer_exactly_the_losses_the_model_defines():
+    from core.model import LOSSES
+    from core.train import LOSS_LABELS
+
+    assert set(LOSS_LABELS) == set(LOSSES)
