@@ -22,6 +22,41 @@ from core.preprocess import probability_to_original, to_model_input
 DEFAULT_THRESHOLD = 0.5
 
 
+def use_xla() -> bool:
+    """Whether the forward pass is compiled with XLA.
+
+    No: bench/profile_predict.py measured the BatchNorm-folded graph faster
+    without XLA on this 2-core CPU, where TensorFlow fuses each Conv2D, bias
+    and ReLU into one oneDNN call; on a GPU the plain graph is used as before.
+    """
+    return False
+
+
+def inference_graph(model):
+    """The model with BatchNorm folded into its convolutions (core.fastpath), or the model itself.
+
+    The folded graph is checked against the original on one input; any
+    difference beyond float rounding, or any failure to fold, keeps the original.
+    """
+    from core.fastpath import fold_batch_norm
+
+    try:
+        folded = fold_batch_norm(model)
+        if folded is model:
+            return model
+        shape = model.input_shape[0] if isinstance(model.input_shape, list) else model.input_shape
+        probe = np.random.default_rng(0).random((1, *[int(d or 64) for d in shape[1:]])).astype(np.float32)
+        import keras
+
+        a = keras.tree.flatten(model(probe, training=False))
+        b = keras.tree.flatten(folded(probe, training=False))
+        if len(a) == len(b) and all(np.allclose(np.asarray(x), np.asarray(y), atol=1e-4) for x, y in zip(a, b)):
+            return folded
+    except Exception:  # folding is an optimisation only: any surprise keeps the trained graph
+        pass
+    return model
+
+
 class ModelLoadError(RuntimeError):
     """The model file is missing or cannot be loaded; the message says what to do."""
 
@@ -49,7 +84,9 @@ class Predictor:
         self.image_size = int(shape[1] or self.card.get("input", {}).get("size", 256))
         self.threshold = float(self.card.get("threshold", DEFAULT_THRESHOLD))
         self.device = runtime.describe_device()
-        self._forward = tf.function(lambda x: model(x, training=False), jit_compile=not runtime.gpu_names())
+        self.inference_model = inference_graph(model)
+        net = self.inference_model
+        self._forward = tf.function(lambda x: net(x, training=False), jit_compile=use_xla())
         self.warm_up()
 
     @classmethod
@@ -80,7 +117,8 @@ class Predictor:
             # XLA cannot compile every saved model (e.g. exotic .h5 layers): fall back to graph mode.
             import tensorflow as tf
 
-            self._forward = tf.function(lambda x: self.model(x, training=False))
+            net = self.inference_model
+            self._forward = tf.function(lambda x: net(x, training=False))
             self._run(x)
 
     def _run(self, batch: np.ndarray):

@@ -1,7 +1,8 @@
 """Which device TensorFlow computes on, and the training strategy that follows from it.
 
 GPU when TensorFlow sees one (mixed precision there, MirroredStrategy across
-several), the CPU otherwise (XLA compilation, which measurably helps here).
+several), the CPU otherwise (XLA compilation for training, which measurably
+helps here; inference on the CPU runs without XLA, see core.inference.use_xla).
 """
 from __future__ import annotations
 
