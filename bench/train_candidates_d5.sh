@@ -8,6 +8,8 @@
 # The hypothesis: B lost validation Dice against A when moved from 128² to 256² because its receptive
 # field covers half as much of the image there; one more level restores it.
 # Compare on validation only: python3 bench/compare_on_val.py B=weights/default.keras D5B=runs/d5_b256/model.keras ...
+# D5B is the default model since 2026-11-24 (weights/default.keras): once inference folded BatchNorm
+# (core/fastpath.py) it met the 0.1x speed bar, and it had the highest validation Dice of the 256² models.
 # Usage: bash bench/train_candidates_d5.sh [BUSI_DIR] [RUNS_DIR]
 set -euo pipefail
 DATA=${1:-../shared/busi/Dataset_BUSI_with_GT}
@@ -20,3 +22,5 @@ python3 -m core.train --data "$DATA" --out "$RUNS/d5i_a128" --epochs 60 --image-
   --loss bce_image_dice --name d5i-128 "${COMMON[@]}"
 python3 -m core.train --data "$DATA" --out "$RUNS/d5_b256" --epochs 24 --image-size 256 --learning-rate 3e-4 \
   --init-weights "$RUNS/d5_a128/model.keras" --name default "${COMMON[@]}"
+python3 bench/ship_default.py "$RUNS/d5_b256" --previous "$RUNS/d5_a128" \
+  --recipe "bash bench/train_candidates_d5.sh ../shared/busi/Dataset_BUSI_with_GT runs"

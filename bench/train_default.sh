@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces weights/default.keras (phase B) and weights/f12_128.keras (phase A) on a 2-core
+# Reproduces weights/f12_256.keras (phase B, the default until 2026-11-24) and weights/f12_128.keras (phase A) on a 2-core
 # CPU (about 80 minutes for A and B, 18 more for C):
 #   A. 60 epochs at 128x128 from scratch, 12 filters, strong augmentation, cosine learning rate;
 #   B. 24 epochs at 256x256 from A's best weights, cosine learning rate.
@@ -23,5 +23,6 @@ python3 -m core.train --data "$DATA" --out "$RUNS/f12_c256" --epochs 10 --image-
   --name default --init-weights "$RUNS/f12_a128/model.keras" --split-from "$SPLIT" --resume
 # Ship (rule fixed in advance: 256x256 input, highest full-resolution validation Dice -> B;
 # A ships beside it). B's --compare-with pointed at the first default when this ran.
-python3 bench/ship_default.py "$RUNS/f12_b256" --previous "$RUNS/f12_a128"
+# B was the default until the depth-5 model of bench/train_candidates_d5.sh replaced it; it now ships as f12_256.
+python3 bench/ship_default.py "$RUNS/f12_b256" --previous "$RUNS/f12_a128" --as f12_256
 python3 bench/ship_default.py "$RUNS/f12_a128" --as f12_128
