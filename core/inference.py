@@ -34,6 +34,8 @@ def inference_graph(model):
     The folded graph is checked against the original on one input; any
     difference beyond float rounding, or any failure to fold, keeps the original.
     """
+    import keras
+
     from core.fastpath import fold_batch_norm
 
     try:
@@ -42,8 +44,6 @@ def inference_graph(model):
             return model
         shape = model.input_shape[0] if isinstance(model.input_shape, list) else model.input_shape
         probe = np.random.default_rng(0).random((1, *[int(d or 64) for d in shape[1:]])).astype(np.float32)
-        import keras
-
         a = keras.tree.flatten(model(probe, training=False))
         b = keras.tree.flatten(folded(probe, training=False))
         # float16 layers (a model trained with mixed precision) round far more coarsely

@@ -31,12 +31,12 @@ from core import runtime  # noqa: F401  (quiets TensorFlow before import)
 from core.files import read_json, save_model_atomic, write_json_atomic
 
 DONE, FAILED, CANCELLED = "done", "failed", "cancelled"
+FINAL_STATES = (DONE, FAILED, CANCELLED)
 
 # The segmentation losses core.model.LOSSES offers, with the names the Train page shows.
 # Kept here rather than read from core.model so that `--help` and the page need no Keras import;
-# tests/test_model.py checks the two lists agree.
+# tests/core/test_model_inference.py checks the two lists agree.
 LOSS_LABELS = {"bce_dice": "BCE + Dice", "bce_image_dice": "BCE + Dice per lesion image", "bce": "BCE"}
-FINAL_STATES = (DONE, FAILED, CANCELLED)
 
 
 @dataclass
