@@ -33,6 +33,25 @@ def ensure_app_navigation() -> None:
         st.rerun()
 
 
+def keep_prepared_models_between_runs() -> None:
+    """Stop Streamlit's after-run `keras.backend.clear_session()` from discarding the model's prepared graph.
+
+    Streamlit calls it after every script run (its scriptrunner's `_clean_problem_modules`) to
+    free Keras models that a script builds on each run. This app builds none per run: models
+    are cached by `_load_predictor`. The call also empties TensorFlow's kernel cache, so the
+    next inference instantiated and optimised the graph again: 120-160 ms on the first image
+    of every interaction (bench/RESULTS.md, "Speed"). Training runs in its own process.
+    """
+    import keras
+
+    if not getattr(keras.backend.clear_session, "keeps_prepared_models", False):
+        def clear_session_kept(*args, **kwargs) -> None:
+            return None
+
+        clear_session_kept.keeps_prepared_models = True
+        keras.backend.clear_session = clear_session_kept
+
+
 @st.cache_resource(show_spinner="Loading the model…", max_entries=3)
 def _load_predictor(path: str, mtime: float) -> Predictor:
     # mtime is part of the key so a retrained file at the same path is reloaded
@@ -47,6 +66,7 @@ def predictor_or_stop(path: str | None = None) -> Predictor:
         st.info("Restore the shipped default with `git checkout weights/`, or train one on the Train page "
                 "and make it active there. No mask is shown without a model.")
         st.stop()
+    keep_prepared_models_between_runs()
     try:
         return _load_predictor(path, os.path.getmtime(path))
     except ModelLoadError as exc:
