@@ -46,6 +46,7 @@ def _fmt(v, digits=3):
 def render_markdown(card: dict) -> str:
     t = card.get("test_metrics", {})
     s = card.get("settings", {})
+    refit = bool(card.get("val_metrics_on_trained_images"))
     lines = [
         f"# Model card: {card.get('name', 'model')}",
         "",
@@ -55,7 +56,9 @@ def render_markdown(card: dict) -> str:
         f"- Architecture: {card.get('architecture', {}).get('summary', '')}",
         f"- Input: {card.get('input', {})}",
         f"- Outputs: {card.get('outputs', {})}",
-        f"- Default threshold: {_fmt(card.get('threshold'), 2)} (chosen on the validation split)",
+        f"- Default threshold: {_fmt(card.get('threshold'), 2)} "
+        + ("(fixed before training: a train+val refit has no held-out images to choose it on)" if refit
+           else "(chosen on the validation split)"),
         "",
         "## Data and split",
         f"- Dataset: BUSI, {card.get('data', {}).get('counts', {})}",
@@ -75,11 +78,13 @@ def render_markdown(card: dict) -> str:
           f"test Dice {_fmt(ph.get('test_metrics_at_its_own_threshold', {}).get('dice_mean'))}): `{ph.get('command')}`"
           for i, ph in enumerate(card.get("training", {}).get("previous_phases", []))],
         "",
-        "## Validation split (used to pick the checkpoint and the threshold)",
+        ("## Validation split (trained on in this refit: not a held-out figure)" if refit
+         else "## Validation split (used to pick the checkpoint and the threshold)"),
         f"- Lesion images: mean Dice {_fmt(card.get('val_metrics', {}).get('dice_mean'))}; normal images: false-alarm rate "
         f"{_fmt(card.get('val_metrics', {}).get('false_alarm_rate'))}; malignancy AUC {_fmt(card.get('val_metrics', {}).get('malignancy_auc'))}",
         "",
         "## Results on its own test split (images never used for training or threshold choice)",
+        *(["- Trained on the train and validation splits together; its last epoch ships"] if refit else []),
         f"- Lesion images: n={t.get('n_lesion')}, mean Dice {_fmt(t.get('dice_mean'))}, median Dice {_fmt(t.get('dice_median'))}, "
         f"mean IoU {_fmt(t.get('iou_mean'))}, HD95 {_fmt(t.get('hd95_median_px'), 1)} px (median)",
         f"- Normal images: n={t.get('n_normal')}, false-alarm rate {_fmt(t.get('false_alarm_rate'))} "

@@ -64,6 +64,11 @@ class TrainSettings:
     compare_with: str | None = None
     select_by: str = "image_dice"
     lr_schedule: str = "plateau"
+    # "train+val": the final refit of a recipe already chosen on validation. The network also
+    # trains on the validation images, so nothing is selected on them: the last epoch ships,
+    # at fixed_threshold. Saved settings without these fields resume as "train".
+    fit_on: str = "train"
+    fixed_threshold: float = 0.5
     cleanup_data: bool = False
     name: str = "model"
     extra: dict = field(default_factory=dict)
@@ -168,6 +173,8 @@ def prepare_data(settings: TrainSettings, run: RunFolder, log=print):
                       mal, w)
 
     out = {name: arrays(v) for name, v in split.items()}
+    # what the network fits: the train split, or train and val together for a final refit
+    out["fit"] = arrays(split["train"] + split["val"]) if settings.fit_on == "train+val" else out["train"]
     loaded_split = {name: [by_key[k] for k in v] for name, v in split.items()}
     return out, loaded_split, report
 
@@ -390,7 +397,11 @@ def _seen_by(model_path: str, cases) -> int | None:
 
 def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, device: str, started: float,
              log=print) -> dict:
-    """Reload the best checkpoint, pick the threshold on val, score the test split, write model + card."""
+    """Reload the best checkpoint, pick the threshold on val, score the test split, write model + card.
+
+    A train+val refit has no unseen validation images: it keeps its last epoch and its fixed threshold,
+    and its card marks the validation figures as figures on images it trained on.
+    """
     import keras
 
     from core import modelcard
@@ -398,13 +409,14 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
     from core.inference import Predictor
 
     run.update_status(state="finalizing", message="choosing the threshold and scoring the test split")
-    source = run.best if os.path.exists(run.best) else run.last
+    refit = settings.fit_on == "train+val"
+    source = run.best if os.path.exists(run.best) and not refit else run.last
     model = keras.models.load_model(source, compile=False)
     tmp_path = os.path.join(run.path, "candidate.keras")
     save_model_atomic(model, tmp_path)
     predictor = Predictor(model, tmp_path, None)
     val = predict_cases(predictor, loaded_split["val"])
-    threshold = choose_threshold(val) if val else 0.5
+    threshold = settings.fixed_threshold if refit else (choose_threshold(val) if val else 0.5)
     val_summary = summarise(score_predictions(val, threshold)) if val else {}
     test = predict_cases(predictor, loaded_split["test"])
     conflicted = {k for g in report.label_conflicts for k in g}
@@ -446,10 +458,14 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
                            "colour_annotated": len(report.colour_annotated),
                            "skipped": len(report.problems)}},
         "training": {"device": device, "duration_s": round(time.time() - started, 1),
-                     "epochs_run": run.epochs_done(), "selected_by": SELECTION_METRIC[settings.select_by],
-                     "best_selection_value": _best_val_dice(run, SELECTION_METRIC[settings.select_by]),
+                     "epochs_run": run.epochs_done(),
+                     "fit_on": settings.fit_on,
+                     "selected_by": ("last epoch, fixed threshold (validation images were trained on)" if refit
+                                     else SELECTION_METRIC[settings.select_by]),
+                     "best_selection_value": None if refit else _best_val_dice(run, SELECTION_METRIC[settings.select_by]),
                      "history": {**settings.extra.get("history", {})}},
         "val_metrics": {k: v for k, v in val_summary.items() if k != "per_class"},
+        "val_metrics_on_trained_images": refit,
         "test_metrics": test_summary,
         "comparison": comparison,
         "speed": {"predict_path_ms_median": float(np.median(lat)) if lat else None,
@@ -464,7 +480,7 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
     modelcard.write_card(run.model, card)
     # The terminal shows validation figures only. A recipe search reads this line to choose between runs;
     # printing test figures here would let the test split steer that choice. They stay on the card.
-    log(f"val split: lesion Dice {val_summary.get('dice_mean')}, false alarms {val_summary.get('false_alarm_rate')}, "
+    log(f"val split{' (trained on: not a held-out figure)' if refit else ''}: lesion Dice {val_summary.get('dice_mean')}, false alarms {val_summary.get('false_alarm_rate')}, "
         f"malignancy AUC {val_summary.get('malignancy_auc')}, threshold {threshold}; "
         f"test-split figures are on the model card")
     return card
@@ -513,7 +529,7 @@ def train(settings: TrainSettings, resume: bool = False, log=print) -> dict:
         raise ValueError("the split left no training or validation images; add more data")
     strategy, jit, device = runtime.training_setup()
     log(f"training on {device}: train {len(arrays['train'].keys)}, val {len(arrays['val'].keys)}, "
-        f"test {len(arrays['test'].keys)} images")
+        f"test {len(arrays['test'].keys)} images; fitting on {settings.fit_on} ({len(arrays['fit'].keys)} images)")
     initial_epoch = 0
     with strategy.scope():
         if resume and os.path.exists(run.last) and run.epochs_done() > 0:
@@ -532,10 +548,10 @@ def train(settings: TrainSettings, resume: bool = False, log=print) -> dict:
                 log(f"initialised from {settings.init_weights}")
             lr = settings.learning_rate
             if settings.lr_schedule == "cosine":
-                steps = len(make_batches(arrays["train"], settings.batch_size, False, True, settings.seed))
+                steps = len(make_batches(arrays["fit"], settings.batch_size, False, True, settings.seed))
                 lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=settings.epochs * steps, alpha=0.02)
             compile_model(model, settings.loss, lr, jit_compile=jit, malignancy_weight=settings.malignancy_weight)
-    train_batches = make_batches(arrays["train"], settings.batch_size, settings.augment, True, settings.seed,
+    train_batches = make_batches(arrays["fit"], settings.batch_size, settings.augment, True, settings.seed,
                                  settings.augment_strength)
     val_batches = make_batches(arrays["val"], settings.batch_size, False, False, settings.seed)
     monitor = SELECTION_METRIC[settings.select_by]
@@ -581,6 +597,10 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
     ap.add_argument("--select-by", choices=sorted(SELECTION_METRIC), default="image_dice",
                     help="validation figure that picks the best checkpoint (default: mean per-image Dice)")
     ap.add_argument("--lr-schedule", choices=["plateau", "cosine"], default="plateau")
+    ap.add_argument("--fit-on", choices=["train", "train+val"], default="train",
+                    help="train+val: final refit of a recipe chosen on validation; keeps the last epoch")
+    ap.add_argument("--fixed-threshold", type=float, default=0.5,
+                    help="the mask threshold a train+val refit ships with (it has no held-out images to choose one)")
     ap.add_argument("--compare-with", help="also score this model on the test split, for the card's comparison")
     ap.add_argument("--cleanup-data", action="store_true",
                     help="delete DATA after decoding (only a temporary folder made from an uploaded zip)")
@@ -590,7 +610,8 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
                       depth=a.depth, batch_size=a.batch_size, learning_rate=a.learning_rate, loss=a.loss,
                       augment=not a.no_augment, augment_strength=a.augment, seed=a.seed, init_weights=a.init_weights, split_from=a.split_from,
                       max_cases=a.max_cases, name=a.name, compare_with=a.compare_with, cleanup_data=a.cleanup_data,
-                      select_by=a.select_by, lr_schedule=a.lr_schedule, extra={"argv": list(argv if argv is not None else sys.argv[1:])})
+                      select_by=a.select_by, lr_schedule=a.lr_schedule, fit_on=a.fit_on,
+                      fixed_threshold=a.fixed_threshold, extra={"argv": list(argv if argv is not None else sys.argv[1:])})
     return s, a.resume
 
 

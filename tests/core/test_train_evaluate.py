@@ -156,3 +156,37 @@ def test_cli_records_augmentation_strength(tmp_path):
     s, _ = train.parse_args(["--data", "d", "--out", str(tmp_path), "--no-augment"])
     assert not s.augment
     assert train.parse_args(["--data", "d", "--out", str(tmp_path)])[0].augment_strength == "strong"
+
+
+def test_train_plus_val_refit_keeps_the_last_epoch_and_its_fixed_threshold(tmp_path):
+    from tests.conftest import write_busi_folder
+
+    data = write_busi_folder(tmp_path / "d", n_per_class=4, size=(40, 40))
+    out = tmp_path / "run"
+    logged = []
+    settings, _ = train.parse_args(["--data", data, "--out", str(out), "--epochs", "2", "--image-size", "32",
+                                    "--base-filters", "4", "--depth", "2", "--batch-size", "4",
+                                    "--fit-on", "train+val", "--fixed-threshold", "0.35"])
+    card = train.train(settings, log=logged.append)
+    from core.split import read_manifest
+
+    split = read_manifest(str(out / "split.json"))
+    n_train, n_val = len(split["train"]), len(split["val"])
+    # the network fitted train and val together: the start line says how many images it fitted
+    assert any(f"fitting on train+val ({n_train + n_val} images)" in line for line in logged), logged
+    assert card["threshold"] == 0.35
+    assert card["training"]["fit_on"] == "train+val" and card["training"]["best_selection_value"] is None
+    assert card["val_metrics_on_trained_images"] is True
+    md = open(out / "model.card.md").read()
+    assert "trained on in this refit: not a held-out figure" in md and "fixed before training" in md
+    # the shipped model is the last epoch's checkpoint, whatever the validation curve did
+    import keras
+
+    shipped = keras.models.load_model(out / "model.keras", compile=False).get_weights()
+    last = keras.models.load_model(out / "last.keras", compile=False).get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(shipped, last))
+
+
+def test_a_normal_run_fits_the_train_split_only(tmp_path):
+    s, _ = train.parse_args(["--data", "d", "--out", str(tmp_path)])
+    assert s.fit_on == "train" and s.fixed_threshold == 0.5
