@@ -98,6 +98,15 @@ def test_evaluate_on_the_models_own_test_split(trained_run, tmp_path):
     assert sorted(r["key"] for r in ev.rows) == sorted(test_keys)
 
 
+def test_evaluate_command_says_when_the_figures_are_not_held_out(trained_run, capsys):
+    data, out = trained_run
+    model = os.path.join(out, "model.keras")
+    assert evaluate.main(["--data", data, "--weights", model, "--split", "train"]) == 0
+    assert "not held-out figures" in capsys.readouterr().err
+    assert evaluate.main(["--data", data, "--weights", model, "--split", "val"]) == 0
+    assert "not held-out" not in capsys.readouterr().err  # an ordinary run never trained on val
+
+
 def test_training_on_a_broken_folder_fails_cleanly(tmp_path):
     (tmp_path / "empty").mkdir()
     out = tmp_path / "run"
