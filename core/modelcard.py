@@ -47,6 +47,7 @@ def render_markdown(card: dict) -> str:
     t = card.get("test_metrics", {})
     s = card.get("settings", {})
     refit = bool(card.get("val_metrics_on_trained_images"))
+    averaged = card.get("training", {}).get("averaged_from") or []
     lines = [
         f"# Model card: {card.get('name', 'model')}",
         "",
@@ -77,6 +78,10 @@ def render_markdown(card: dict) -> str:
           f"({_fmt(ph.get('duration_s'), 0)} s; validation Dice {_fmt(ph.get('val_dice_mean'))}, "
           f"test Dice {_fmt(ph.get('test_metrics_at_its_own_threshold', {}).get('dice_mean'))}): `{ph.get('command')}`"
           for i, ph in enumerate(card.get("training", {}).get("previous_phases", []))],
+        *([f"- Weights: the mean of {len(averaged)} runs' weights, each fine-tuned from the same start"] if averaged else []),
+        *[f"  - run {i + 1}: seed {src.get('seed')}, {src.get('epochs_run')} epochs, {_fmt(src.get('duration_s'), 0)} s, "
+          f"test Dice alone {_fmt(src.get('test_metrics', {}).get('dice_mean'))}: `{src.get('command')}`"
+          for i, src in enumerate(averaged)],
         "",
         ("## Validation split (trained on in this refit: not a held-out figure)" if refit
          else "## Validation split (used to pick the checkpoint and the threshold)"),
@@ -84,7 +89,8 @@ def render_markdown(card: dict) -> str:
         f"{_fmt(card.get('val_metrics', {}).get('false_alarm_rate'))}; malignancy AUC {_fmt(card.get('val_metrics', {}).get('malignancy_auc'))}",
         "",
         "## Results on its own test split (images never used for training or threshold choice)",
-        *(["- Trained on the train and validation splits together; its last epoch ships"] if refit else []),
+        *([f"- Trained on the train and validation splits together; "
+           f"{'the mean of the runs’ last-epoch weights' if averaged else 'its last epoch'} ships"] if refit else []),
         f"- Lesion images: n={t.get('n_lesion')}, mean Dice {_fmt(t.get('dice_mean'))}, median Dice {_fmt(t.get('dice_median'))}, "
         f"mean IoU {_fmt(t.get('iou_mean'))}, HD95 {_fmt(t.get('hd95_median_px'), 1)} px (median)",
         f"- Normal images: n={t.get('n_normal')}, false-alarm rate {_fmt(t.get('false_alarm_rate'))} "
