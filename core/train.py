@@ -596,7 +596,8 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
     ap.add_argument("--name", default="model", help="name written on the model card")
     ap.add_argument("--select-by", choices=sorted(SELECTION_METRIC), default="image_dice",
                     help="validation figure that picks the best checkpoint (default: mean per-image Dice)")
-    ap.add_argument("--lr-schedule", choices=["plateau", "cosine"], default="plateau")
+    ap.add_argument("--lr-schedule", choices=["plateau", "cosine"],
+                    help="plateau (default): halve on a flat validation curve; cosine (default for a train+val refit)")
     ap.add_argument("--fit-on", choices=["train", "train+val"], default="train",
                     help="train+val: final refit of a recipe chosen on validation; keeps the last epoch")
     ap.add_argument("--fixed-threshold", type=float, default=0.5,
@@ -606,11 +607,16 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
                     help="delete DATA after decoding (only a temporary folder made from an uploaded zip)")
     ap.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.keras")
     a = ap.parse_args(argv)
+    if a.fit_on == "train+val" and a.lr_schedule == "plateau":
+        # a refit trains on the validation images, so a plateau schedule would follow an in-sample curve
+        ap.error("--lr-schedule plateau follows the validation curve, and a train+val refit trains on the "
+                 "validation images: use --lr-schedule cosine (the refit's default)")
+    lr_schedule = a.lr_schedule or ("cosine" if a.fit_on == "train+val" else "plateau")
     s = TrainSettings(data=a.data, out=a.out, epochs=a.epochs, image_size=a.image_size, base_filters=a.base_filters,
                       depth=a.depth, batch_size=a.batch_size, learning_rate=a.learning_rate, loss=a.loss,
                       augment=not a.no_augment, augment_strength=a.augment, seed=a.seed, init_weights=a.init_weights, split_from=a.split_from,
                       max_cases=a.max_cases, name=a.name, compare_with=a.compare_with, cleanup_data=a.cleanup_data,
-                      select_by=a.select_by, lr_schedule=a.lr_schedule, fit_on=a.fit_on,
+                      select_by=a.select_by, lr_schedule=lr_schedule, fit_on=a.fit_on,
                       fixed_threshold=a.fixed_threshold, extra={"argv": list(argv if argv is not None else sys.argv[1:])})
     return s, a.resume
 

@@ -198,4 +198,12 @@ def test_train_plus_val_refit_keeps_the_last_epoch_and_its_fixed_threshold(tmp_p
 
 def test_a_normal_run_fits_the_train_split_only(tmp_path):
     s, _ = train.parse_args(["--data", "d", "--out", str(tmp_path)])
-    assert s.fit_on == "train" and s.fixed_threshold == 0.5
+    assert s.fit_on == "train" and s.fixed_threshold == 0.5 and s.lr_schedule == "plateau"
+
+
+def test_a_refit_refuses_a_schedule_that_follows_the_validation_curve(tmp_path, capsys):
+    base = ["--data", "d", "--out", str(tmp_path), "--fit-on", "train+val"]
+    assert train.parse_args(base)[0].lr_schedule == "cosine"
+    with pytest.raises(SystemExit) as exc:
+        train.parse_args(base + ["--lr-schedule", "plateau"])
+    assert exc.value.code == 2 and "use --lr-schedule cosine" in capsys.readouterr().err
