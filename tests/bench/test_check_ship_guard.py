@@ -1,0 +1,28 @@
+"""bench/check_ship_guard.py: the ship rule's broken-run guard, on hand-written cards."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "bench", "check_ship_guard.py")
+
+
+def run_guard(tmp_path, dice, fa, auc, *extra):
+    card = tmp_path / "model.card.json"
+    card.write_text(json.dumps({"test_metrics": {"dice_mean": dice, "false_alarm_rate": fa, "malignancy_auc": auc}}))
+    return subprocess.run([sys.executable, SCRIPT, str(card), "--min-dice", "0.707", *extra],
+                          capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("dice, fa, auc, code", [
+    (0.707, 0.25, 0.85, 0),   # every figure exactly on its limit passes
+    (0.706, 0.10, 0.90, 3),   # Dice just under
+    (0.80, 0.26, 0.90, 3),    # too many false alarms
+    (0.80, 0.10, 0.849, 3),   # AUC just under
+])
+def test_guard_limits(tmp_path, dice, fa, auc, code):
+    r = run_guard(tmp_path, dice, fa, auc)
+    assert r.returncode == code, r.stdout + r.stderr
+    assert ("does not ship" in r.stdout) == (code == 3)
