@@ -18,6 +18,19 @@ def _tmp_path(path: str) -> str:
     return tmp
 
 
+def _keep_mode(tmp: str, path: str) -> None:
+    """Give the temporary file the mode the target has, or 0644 for a new file.
+
+    mkstemp creates 0600 files, which would make a shipped model or card
+    unreadable to the other users of a shared server once it is moved into place.
+    """
+    try:
+        mode = os.stat(path).st_mode & 0o777
+    except OSError:
+        mode = 0o644
+    os.chmod(tmp, mode)
+
+
 def write_bytes_atomic(path: str, data: bytes) -> None:
     tmp = _tmp_path(path)
     try:
@@ -25,6 +38,7 @@ def write_bytes_atomic(path: str, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        _keep_mode(tmp, path)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -57,6 +71,7 @@ def save_model_atomic(model, path: str) -> None:
     os.close(fd)
     try:
         model.save(tmp)
+        _keep_mode(tmp, path)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
