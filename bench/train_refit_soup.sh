@@ -11,6 +11,8 @@
 # shared test split its mean lesion Dice falls more than 0.03 below the current default's 0.737, its
 # false-alarm rate exceeds 25 % or its malignancy AUC falls below 0.85 (a broken run, not noise).
 # Its test figures, and seed 1's alone, are reported whatever they are; seed 1 alone is never shipped.
+# Outcome (2026-11-24): the average scored test Dice 0.740 (seed 0 alone 0.737, seed 1 alone 0.729),
+# false alarms 3/17, AUC 0.902, so it passed and ships as weights/default.keras (bench/RESULTS.md).
 # Usage: bash bench/train_refit_soup.sh [BUSI_DIR] [RUNS_DIR]
 set -euo pipefail
 DATA=${1:-../shared/busi/Dataset_BUSI_with_GT}
@@ -30,14 +32,7 @@ python3 -m core.train --data "$DATA" --out "$RUNS/d5_refit256_seed1" --epochs 24
   --init-weights "$RUNS/d5_a128/model.keras" --fit-on train+val --fixed-threshold 0.5 --name refit-seed1 \
   --seed 1 "${COMMON[@]}"
 python3 -m core.average "$RUNS/d5_refit256" "$RUNS/d5_refit256_seed1" --out "$RUNS/d5_refit_avg" --name default \
-  --compare-with weights/default.keras
-python3 - "$RUNS/d5_refit_avg/model.card.json" <<'PY'
-import json, sys
-t = json.load(open(sys.argv[1]))["test_metrics"]
-ok = t["dice_mean"] >= 0.737 - 0.03 and t["false_alarm_rate"] <= 0.25 and t["malignancy_auc"] >= 0.85
-print(f"average on test: Dice {t['dice_mean']:.3f}, false alarms {t['false_alarm_rate']:.3f}, "
-      f"AUC {t['malignancy_auc']:.3f}: {'ships' if ok else 'does not ship'}")
-sys.exit(0 if ok else 3)
-PY
+  --compare-with "$RUNS/d5_refit256/model.keras"
+python3 bench/check_ship_guard.py "$RUNS/d5_refit_avg/model.card.json" --min-dice 0.707  # 0.737 - 0.03
 python3 bench/ship_default.py "$RUNS/d5_refit_avg" --previous "$RUNS/d5_a128" \
   --recipe "bash bench/train_refit_soup.sh ../shared/busi/Dataset_BUSI_with_GT runs"
