@@ -23,7 +23,7 @@ from dataclasses import asdict
 
 import numpy as np
 
-from core import runtime  # noqa: F401  (quiets TensorFlow before import)
+from core import runtime  # imported first: it quiets TensorFlow before Keras loads
 from core.files import read_json, save_model_atomic, write_json_atomic
 
 # Settings that must agree between runs for their weights to be averaged meaningfully.

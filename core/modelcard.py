@@ -43,6 +43,11 @@ def _fmt(v, digits=3):
     return str(v)
 
 
+def _fmt_epochs(epochs) -> str:
+    """An averaged model lists each run's epochs: show them as a sum, "24 + 24"."""
+    return " + ".join(map(str, epochs)) if isinstance(epochs, list) else str(epochs)
+
+
 def render_markdown(card: dict) -> str:
     t = card.get("test_metrics", {})
     s = card.get("settings", {})
@@ -70,7 +75,7 @@ def render_markdown(card: dict) -> str:
         "## Training settings",
         *[f"- {k}: {v}" for k, v in s.items() if k not in ("data", "out")],
         f"- Trained on: {card.get('training', {}).get('device', '')}, "
-        f"{_fmt(card.get('training', {}).get('duration_s'), 0)} s, epochs run {card.get('training', {}).get('epochs_run')}",
+        f"{_fmt(card.get('training', {}).get('duration_s'), 0)} s, epochs run {_fmt_epochs(card.get('training', {}).get('epochs_run'))}",
         "",
         *([f"- Recipe: `{card['recipe']}`"] if card.get("recipe") else []),
         *([f"- Why this checkpoint ships: {card['selection_note']}"] if card.get("selection_note") else []),
