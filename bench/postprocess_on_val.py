@@ -77,7 +77,7 @@ def rows_for(scored: list[Scored], threshold: float, clean) -> list[dict]:
         gt = s.case.mask
         rows.append({"key": s.case.case.key, "label": s.case.case.label, **segmentation_report(gt, pred),
                      "false_alarm": bool(false_alarm(pred)) if not gt.any() else None,
-                     "malignancy_probability": s.malignancy})
+                     "malignancy_probability": s.malignancy, "inference_ms": s.inference_ms})
     return rows
 
 
