@@ -21,6 +21,14 @@ raises validation mean lesion Dice by at least 0.01 over ``raw`` and does not
 raise the false-alarm rate. Among those that qualify, the one with the larger
 gain averaged over the two models is adopted. ``largest`` is never adopted: it
 would hide a second lesion from the clinician. The test split is not read.
+
+Outcome (2026-11-24, ``python3 bench/postprocess_on_val.py``, 4 min): no clean-up qualifies.
+Validation mean lesion Dice, threshold re-chosen for each:
+  D5B        raw 0.706, fill 0.706, drop25 0.707, drop25+fill 0.707, largest 0.708 (misses 13 -> 15)
+  D5B-seed1  raw 0.718, fill 0.718, drop25 0.718, drop25+fill 0.718, largest 0.711
+False alarms were unchanged (3/16 and 1/16). The app keeps the raw thresholded mask. The misses
+are lesions the models give almost no probability to (for 11 of D5B's 13, the highest probability
+inside the lesion is below 0.7, for 8 below 0.2), which no clean-up of the mask can recover.
 """
 from __future__ import annotations
 
