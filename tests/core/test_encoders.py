@@ -1,0 +1,102 @@
+"""core.encoders: converting bundled tfjs weights by hand, loading them by layer name, and the encoder U-Net."""
+import os
+
+import numpy as np
+import pytest
+
+from core import encoders, train
+
+SHIPPED = os.path.join(os.path.dirname(__file__), "..", "..", "weights", "encoders", "mobilenet_v2.npz")
+
+
+def write_fake_package(folder, blob: bytes):
+    """A model.min.js and shard in nsfwjs's bundled form: two quantised tensors, one of them head-only."""
+    import base64
+
+    folder.mkdir()
+    (folder / "model.min.js").write_text(
+        'a.exports={modelTopology:{},weightsManifest:[{paths:["group1-shard1of1"],weights:['
+        '{name:"Conv1/kernel",shape:[1,1,1,2],dtype:"float32",quantization:{min:-1,scale:.5,dtype:"uint8"}},'
+        '{name:"dense_1/kernel",shape:[2],dtype:"float32",quantization:{min:0,scale:1,dtype:"uint8"}}]}]}')
+    (folder / "group1-shard1of1.min.js").write_text('a.exports="' + base64.b64encode(blob * 400).decode() + '"')
+    return str(folder)
+
+
+def test_convert_dequantises_min_plus_scale_times_byte(tmp_path):
+    # The blob must be long enough to be told from other string literals; only its first bytes are specs,
+    # so the converter must refuse it (the specs cover 4 bytes, the blob has 1,600).
+    folder = write_fake_package(tmp_path / "pkg", bytes([0, 4, 7, 9]))
+    with pytest.raises(ValueError, match="cover 4 bytes"):
+        encoders.convert_nsfwjs(folder, str(tmp_path / "x.npz"))
+
+
+def test_convert_and_read_back_by_hand(tmp_path, monkeypatch):
+    folder = write_fake_package(tmp_path / "pkg", bytes([0, 4, 7, 9]))
+    # make the specs cover the whole blob: the second tensor takes the remaining 1,598 bytes
+    js = (tmp_path / "pkg" / "model.min.js").read_text().replace("shape:[2]", "shape:[1598]")
+    (tmp_path / "pkg" / "model.min.js").write_text(js)
+    out = str(tmp_path / "enc.npz")
+    assert encoders.convert_nsfwjs(folder, out) == 1  # the dense head is left out
+    w = encoders.read_encoder_weights(out)
+    assert list(w) == ["Conv1/kernel"]
+    # -1 + 0.5 × byte
+    assert np.allclose(w["Conv1/kernel"].reshape(-1), [-1.0, 1.0]) and w["Conv1/kernel"].shape == (1, 1, 1, 2)
+
+
+def test_a_file_that_is_not_the_package_is_refused(tmp_path):
+    folder = tmp_path / "pkg"
+    folder.mkdir()
+    (folder / "model.min.js").write_text("module.exports = {}")
+    with pytest.raises(ValueError, match="no uint8"):
+        encoders.convert_nsfwjs(str(folder), str(tmp_path / "x.npz"))
+    assert encoders.main(["convert", str(folder), "--out", str(tmp_path / "x.npz")]) == 2
+
+
+def test_load_by_layer_name_with_the_keras2_depthwise_name(tmp_path):
+    import keras
+
+    inp = keras.Input((4, 4, 1))
+    x = keras.layers.Conv2D(2, 1, use_bias=False, name="Conv1")(inp)
+    x = keras.layers.DepthwiseConv2D(3, padding="same", use_bias=False, name="expanded_conv_depthwise")(x)
+    model = keras.Model(inp, x)
+    k1 = np.arange(2, dtype=np.uint8).reshape(1, 1, 1, 2)
+    k2 = np.arange(18, dtype=np.uint8).reshape(3, 3, 2, 1)
+    path = str(tmp_path / "w.npz")
+    np.savez(path, **{"Conv1/kernel:q": k1, "Conv1/kernel:min_scale": np.array([0.0, 2.0]),
+                      "expanded_conv_depthwise/depthwise_kernel:q": k2,
+                      "expanded_conv_depthwise/depthwise_kernel:min_scale": np.array([1.0, 1.0])})
+    assert encoders.load_encoder_weights(model, path) == 2
+    assert np.allclose(model.get_layer("Conv1").get_weights()[0], 2.0 * k1)
+    assert np.allclose(model.get_layer("expanded_conv_depthwise").get_weights()[0], 1.0 + k2)
+    np.savez(path, **{"Missing/kernel:q": k1, "Missing/kernel:min_scale": np.array([0.0, 1.0])})
+    with pytest.raises(ValueError, match="lacks"):
+        encoders.load_encoder_weights(model, path)
+
+
+def test_encoder_unet_shapes_shipped_weights_and_reload(tmp_path):
+    import keras
+
+    model = encoders.build_mobilenet_unet((64, 64, 1), base_filters=4)
+    out = model(np.zeros((1, 64, 64, 1), np.float32))
+    assert out["mask"].shape == (1, 64, 64, 1) and out["malignancy"].shape == (1, 1)
+    before = model.get_layer("Conv1").get_weights()[0].copy()
+    assert encoders.load_encoder_weights(model, SHIPPED) > 100
+    after = model.get_layer("Conv1").get_weights()[0]
+    assert not np.allclose(before, after) and after.shape == (3, 3, 3, 32)
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    again = keras.models.load_model(path, compile=False)  # no safe_mode=False needed
+    x = np.random.default_rng(0).random((1, 64, 64, 1), np.float32)
+    assert np.allclose(model(x)["mask"], again(x)["mask"], atol=1e-6)
+    with pytest.raises(ValueError, match="divisible by 32"):
+        encoders.build_mobilenet_unet((48, 48, 1))
+
+
+def test_training_with_an_encoder_but_no_weights_says_what_to_do(tmp_path):
+    s = train.TrainSettings(data="x", out=str(tmp_path), image_size=64, encoder="mobilenet_v2",
+                            encoder_weights=str(tmp_path / "missing.npz"))
+    with pytest.raises(ValueError, match="fetch_mobilenet_v2.sh"):
+        train.build_model(s)
+    s.encoder = "resnet"
+    with pytest.raises(ValueError, match="unknown encoder"):
+        train.build_model(s)
