@@ -44,7 +44,7 @@ def build_mobilenet_unet(input_shape=(256, 256, 1), base_filters: int = 12, with
     import keras
     from keras import layers
 
-    from core.model import conv_block
+    from core.model import conv_block, malignancy_head
 
     size = input_shape[0]
     if size % 32:
@@ -69,12 +69,7 @@ def build_mobilenet_unet(input_shape=(256, 256, 1), base_filters: int = 12, with
     name = f"mnv2_unet_f{base_filters}"
     if not with_malignancy:
         return keras.Model(inputs, mask, name=name)
-    pooled_avg = layers.GlobalAveragePooling2D(name="cls_gap")(bottleneck)
-    pooled_max = layers.GlobalMaxPooling2D(name="cls_gmp")(bottleneck)
-    h = layers.Concatenate(name="cls_concat")([pooled_avg, pooled_max])
-    h = layers.Dropout(0.3, name="cls_drop")(h)
-    h = layers.Dense(64, activation="relu", name="cls_dense")(h)
-    malignancy = layers.Dense(1, activation="sigmoid", dtype="float32", name="malignancy")(h)
+    malignancy = malignancy_head(bottleneck)
     return keras.Model(inputs, {"mask": mask, "malignancy": malignancy}, name=name)
 
 

@@ -65,6 +65,12 @@ def build_unet(input_shape=(256, 256, 1), base_filters: int = 16, depth: int = 4
     mask = layers.Conv2D(1, 1, activation="sigmoid", dtype="float32", name="mask")(x)
     if not with_malignancy:
         return keras.Model(inputs, mask, name=f"unet_f{base_filters}_d{depth}")
+    malignancy = malignancy_head(bottleneck)
+    return keras.Model(inputs, {"mask": mask, "malignancy": malignancy}, name=f"unet_f{base_filters}_d{depth}")
+
+
+def malignancy_head(bottleneck):
+    """The malignancy probability from bottleneck features (shared by every U-Net variant)."""
     # Average and max pooling together: the max keeps a small lesion's
     # features from being washed out by the surrounding tissue.
     pooled_avg = layers.GlobalAveragePooling2D(name="cls_gap")(bottleneck)
@@ -72,8 +78,7 @@ def build_unet(input_shape=(256, 256, 1), base_filters: int = 16, depth: int = 4
     h = layers.Concatenate(name="cls_concat")([pooled_avg, pooled_max])
     h = layers.Dropout(0.3, name="cls_drop")(h)
     h = layers.Dense(64, activation="relu", name="cls_dense")(h)
-    malignancy = layers.Dense(1, activation="sigmoid", dtype="float32", name="malignancy")(h)
-    return keras.Model(inputs, {"mask": mask, "malignancy": malignancy}, name=f"unet_f{base_filters}_d{depth}")
+    return layers.Dense(1, activation="sigmoid", dtype="float32", name="malignancy")(h)
 
 
 def build_classic_unet(input_shape=(256, 256, 1), base_filters: int = 64) -> keras.Model:
