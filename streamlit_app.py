@@ -5,6 +5,7 @@ import os
 
 import streamlit as st
 
+from core.evaluate import interval_caption
 from core.modelcard import CITATION, read_card
 from core.registry import active_model_path
 
@@ -35,7 +36,7 @@ def home() -> None:
                 auc = t.get("malignancy_auc")
                 m3.metric("Malignancy AUC", "—" if auc is None else f"{auc:.3f}")
                 st.caption(f"On its own held-out test split ({t.get('n_images')} BUSI images, near-duplicates "
-                           f"kept on one side). Default threshold {card.get('threshold')}.")
+                           f"kept on one side). Default threshold {card.get('threshold')}. {interval_caption(t)}")
             else:
                 st.info("This model has no model card, so its accuracy is unknown.")
     with col2:

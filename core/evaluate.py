@@ -3,7 +3,8 @@
 Library: ``predict_cases`` runs the model once per image; ``score_predictions``
 turns probability maps into per-image rows at a threshold; ``summarise``
 aggregates rows overall and per class (lesion Dice/IoU, false alarms on
-normal images, malignancy AUC). The same functions serve the training
+normal images, malignancy AUC), with 95 % intervals (core.intervals) for the
+three headline figures. The same functions serve the training
 command's model card, the Evaluate page and the command line:
 
     python -m core.evaluate --data DIR [--weights PATH] [--threshold T] [--out DIR] [--split test]
@@ -20,6 +21,7 @@ import numpy as np
 
 from core.data import CLASS_LABEL, CLASSES, LoadedCase
 from core.inference import mask_at
+from core.intervals import auc_interval, format_interval, mean_interval, proportion_interval
 from core.metrics import false_alarm, roc_auc, segmentation_report
 
 ROW_FIELDS = ["key", "label", "width", "height", "dice", "iou", "sensitivity", "specificity", "pixel_accuracy",
@@ -90,6 +92,10 @@ def _lesion_summary(rows: list[dict]) -> dict:
     }
 
 
+def _as_list(ci) -> list[float] | None:
+    return None if ci is None else [ci[0], ci[1]]
+
+
 def summarise(rows: list[dict], excluded_from_auc: set[str] | None = None) -> dict:
     """Overall and per-class figures. Lesion metrics use images whose ground truth has a lesion."""
     excluded_from_auc = excluded_from_auc or set()
@@ -99,7 +105,9 @@ def summarise(rows: list[dict], excluded_from_auc: set[str] | None = None) -> di
     alarms = [r["false_alarm"] for r in normal]
     labelled = [r for r in lesion if CLASS_LABEL.get(r["label"], -1) >= 0
                 and r["malignancy_probability"] is not None and r["key"] not in excluded_from_auc]
-    auc = roc_auc([CLASS_LABEL[r["label"]] for r in labelled], [r["malignancy_probability"] for r in labelled]) if labelled else float("nan")
+    auc_labels = [CLASS_LABEL[r["label"]] for r in labelled]
+    auc_scores = [r["malignancy_probability"] for r in labelled]
+    auc = roc_auc(auc_labels, auc_scores) if labelled else float("nan")
     per_class = {}
     for c in CLASSES:
         rc = [r for r in rows if r["label"] == c]
@@ -114,6 +122,10 @@ def summarise(rows: list[dict], excluded_from_auc: set[str] | None = None) -> di
         **overall,
         "false_alarm_rate": (sum(alarms) / len(alarms)) if alarms else None,
         "malignancy_auc": None if math.isnan(auc) else auc,
+        # 95 % intervals: how far each figure could move on another sample of the same size
+        "dice_mean_ci": _as_list(mean_interval(r["dice"] for r in lesion)),
+        "false_alarm_rate_ci": _as_list(proportion_interval(sum(alarms), len(alarms))),
+        "malignancy_auc_ci": None if math.isnan(auc) else _as_list(auc_interval(auc_labels, auc_scores)),
         "n_auc": len(labelled),
         "inference_ms_median": _median(r["inference_ms"] for r in rows),
         "per_class": per_class,
@@ -220,15 +232,27 @@ def calibration_points(rows: list[dict], bins: int = 5) -> tuple[list[float], li
     return mean.tolist(), frac.tolist()
 
 
+def interval_caption(summary: dict) -> str:
+    """One line of the headline figures' 95 % intervals, for the pages; '' when there are none."""
+    parts = []
+    for key, name, percent in (("dice_mean_ci", "mean Dice", False), ("false_alarm_rate_ci", "false alarms", True),
+                               ("malignancy_auc_ci", "AUC", False)):
+        ci = summary.get(key)
+        if ci:
+            parts.append(f"{name} {ci[0]:.0%}–{ci[1]:.0%}" if percent else f"{name} {ci[0]:.3f}–{ci[1]:.3f}")
+    return ("95 % intervals: " + " · ".join(parts) + " (how far each could move on another sample this size)") if parts else ""
+
+
 def format_summary(ev: Evaluation) -> str:
     s = ev.summary
     f = lambda v, d=3: "—" if v is None else f"{v:.{d}f}"  # noqa: E731
+    ci = lambda c: f" ({format_interval(c)})" if c else ""  # noqa: E731
     lines = [f"model: {ev.model}  threshold: {ev.threshold}",
              f"images: {s['n_images']} ({s['n_lesion']} with a lesion, {s['n_normal']} normal)",
-             f"lesion images: mean Dice {f(s['dice_mean'])}, median Dice {f(s['dice_median'])}, "
+             f"lesion images: mean Dice {f(s['dice_mean'])}{ci(s.get('dice_mean_ci'))}, median Dice {f(s['dice_median'])}, "
              f"mean IoU {f(s['iou_mean'])}, HD95 median {f(s['hd95_median_px'], 1)} px",
-             f"normal images: false-alarm rate {f(s['false_alarm_rate'])}",
-             f"malignancy AUC: {f(s['malignancy_auc'])} (n={s['n_auc']})"]
+             f"normal images: false-alarm rate {f(s['false_alarm_rate'])}{ci(s.get('false_alarm_rate_ci'))}",
+             f"malignancy AUC: {f(s['malignancy_auc'])}{ci(s.get('malignancy_auc_ci'))} (n={s['n_auc']})"]
     for c, v in s["per_class"].items():
         lines.append(f"  {c:9s} n={v['n_images']:3d}  Dice {f(v['dice_mean'])}  IoU {f(v['iou_mean'])}"
                      + (f"  false alarms {f(v['false_alarm_rate'])}" if v.get("false_alarm_rate") is not None else ""))

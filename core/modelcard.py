@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from core.files import read_json, write_text_atomic, write_json_atomic
+from core.intervals import format_interval
 
 CITATION = (
     "Al-Dhabyani W, Gomaa M, Khaled H, Fahmy A. Dataset of breast ultrasound images. "
@@ -41,6 +42,11 @@ def _fmt(v, digits=3):
     if isinstance(v, float):
         return f"{v:.{digits}f}"
     return str(v)
+
+
+def _ci(ci) -> str:
+    text = format_interval(ci)
+    return f" ({text})" if text else ""
 
 
 def _fmt_epochs(epochs) -> str:
@@ -96,12 +102,14 @@ def render_markdown(card: dict) -> str:
         "## Results on its own test split (images never used for training or threshold choice)",
         *([f"- Trained on the train and validation splits together; "
            f"{'the mean of the runs’ last-epoch weights' if averaged else 'its last epoch'} ships"] if refit else []),
-        f"- Lesion images: n={t.get('n_lesion')}, mean Dice {_fmt(t.get('dice_mean'))}, median Dice {_fmt(t.get('dice_median'))}, "
-        f"mean IoU {_fmt(t.get('iou_mean'))}, HD95 {_fmt(t.get('hd95_median_px'), 1)} px (median)",
-        f"- Normal images: n={t.get('n_normal')}, false-alarm rate {_fmt(t.get('false_alarm_rate'))} "
-        "(predicted lesion covering ≥ 0.5% of the image)",
-        f"- Malignancy AUC (benign vs malignant): {_fmt(t.get('malignancy_auc'))} (n={t.get('n_auc')}; images filed "
-        "under both classes are left out)",
+        f"- Lesion images: n={t.get('n_lesion')}, mean Dice {_fmt(t.get('dice_mean'))}{_ci(t.get('dice_mean_ci'))}, "
+        f"median Dice {_fmt(t.get('dice_median'))}, mean IoU {_fmt(t.get('iou_mean'))}, HD95 {_fmt(t.get('hd95_median_px'), 1)} px (median)",
+        f"- Normal images (a false alarm is a predicted lesion covering ≥ 0.5% of the image): n={t.get('n_normal')}, "
+        f"false-alarm rate {_fmt(t.get('false_alarm_rate'))}{_ci(t.get('false_alarm_rate_ci'))}",
+        f"- Malignancy AUC (benign vs malignant): {_fmt(t.get('malignancy_auc'))}{_ci(t.get('malignancy_auc_ci'))} "
+        f"(n={t.get('n_auc')}; images filed under both classes are left out)",
+        *(["- The intervals are 95 % (core.intervals): how far each figure could move on another sample of "
+           "this size from the same population"] if t.get("dice_mean_ci") else []),
         *[f"- {c}: n={v.get('n_images')}, mean Dice {_fmt(v.get('dice_mean'))}"
           + (f", false alarms {_fmt(v.get('false_alarm_rate'))}" if v.get("false_alarm_rate") is not None else "")
           for c, v in t.get("per_class", {}).items()],

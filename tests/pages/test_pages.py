@@ -176,6 +176,8 @@ def test_evaluate_page_on_the_samples(isolated_dirs):
     labels = {m.label for m in at.metric}
     assert {"Mean Dice (lesions)", "False alarms (normal)", "Malignancy AUC"} <= labels
     assert len(at.get("plotly_chart")) == 3
+    # each headline figure comes with its 95 % interval
+    assert any(c.value.startswith("95 % intervals: mean Dice ") for c in at.caption)
 
 
 def test_dicom_upload_uses_its_pixel_spacing(isolated_dirs):

@@ -1,0 +1,99 @@
+"""core.intervals: confidence intervals checked against answers worked out by hand."""
+import numpy as np
+import pytest
+
+from core import intervals as I
+
+
+def test_wilson_interval_by_hand():
+    # 0 of 10: the Wilson interval runs from 0 to z²/(n+z²) with z = 1.95996
+    z2 = 1.959964 ** 2
+    lo, hi = I.proportion_interval(0, 10)
+    assert lo == pytest.approx(0.0, abs=1e-9) and hi == pytest.approx(z2 / (10 + z2), abs=1e-4)
+    # 5 of 10: centred on 0.5, half-width z*sqrt(p(1-p)/n + z²/4n²) / (1 + z²/n)
+    half = 1.959964 * np.sqrt(0.25 / 10 + z2 / 400) / (1 + z2 / 10)
+    assert I.proportion_interval(5, 10) == pytest.approx((0.5 - half, 0.5 + half), abs=1e-4)
+    assert I.proportion_interval(0, 0) is None
+
+
+def test_mean_interval_of_two_values_spans_both():
+    # Resampling [0, 1] gives means 0, 0.5, 1 with chances 1/4, 1/2, 1/4: the 2.5th and 97.5th percentiles are 0 and 1
+    assert I.mean_interval([0.0, 1.0]) == pytest.approx((0.0, 1.0))
+    assert I.mean_interval([0.7, 0.7, 0.7]) == pytest.approx((0.7, 0.7))
+    assert I.mean_interval([0.5]) is None
+    assert I.mean_interval([0.5, None, float("nan")]) is None
+
+
+def test_mean_interval_holds_the_mean_and_narrows_with_more_images():
+    rng = np.random.default_rng(3)
+    small, large = rng.random(40), rng.random(400)
+    lo_s, hi_s = I.mean_interval(small)
+    lo_l, hi_l = I.mean_interval(large)
+    assert lo_s < small.mean() < hi_s and lo_l < large.mean() < hi_l
+    # the width shrinks roughly as 1/sqrt(n): ten times the images, about a third of the width
+    assert 0.2 < (hi_l - lo_l) / (hi_s - lo_s) < 0.5
+    assert I.mean_interval(small) == (lo_s, hi_s)  # fixed seed: the same rows give the same interval
+
+
+def test_auc_statistic_counts_pairs_by_hand():
+    # positives 0.9, 0.4 against negatives 0.5, 0.1, 0.4: 0.9 beats all three, 0.4 beats 0.1 and ties 0.4 -> 4.5 / 6
+    assert I._auc(np.array([0.9, 0.4]), np.array([0.5, 0.1, 0.4])) == pytest.approx(0.75)
+
+
+def test_auc_interval():
+    assert I.auc_interval([1, 1, 0, 0], [0.9, 0.8, 0.2, 0.1]) == pytest.approx((1.0, 1.0))
+    rng = np.random.default_rng(0)
+    labels = np.r_[np.ones(30), np.zeros(60)]
+    scores = np.r_[rng.normal(1.0, 1.0, 30), rng.normal(0.0, 1.0, 60)]
+    from sklearn.metrics import roc_auc_score
+    lo, hi = I.auc_interval(labels, scores)
+    assert lo < roc_auc_score(labels, scores) < hi and hi - lo < 0.35
+    assert I.auc_interval([1, 0, 0], [0.9, 0.1, 0.2]) is None  # one positive cannot be resampled
+
+
+def test_format_interval():
+    assert I.format_interval((0.6904, 0.7861)) == "95 % CI 0.690–0.786"
+    assert I.format_interval((0.05, 0.41), percent=True) == "95 % CI 5%–41%"
+    assert I.format_interval(None) == ""
+
+
+def _row(key, label, dice, gt_area, false_alarm=None, malignancy=None):
+    return {"key": key, "label": label, "dice": dice, "iou": dice, "sensitivity": dice, "specificity": 1.0,
+            "hd95_px": 1.0, "area_error": 0.0, "gt_area_px": gt_area, "false_alarm": false_alarm,
+            "malignancy_probability": malignancy, "inference_ms": 1.0}
+
+
+def test_summary_carries_intervals_around_its_figures():
+    from core.evaluate import summarise
+
+    rows = [_row("benign/a", "benign", 0.0, 10, malignancy=0.1), _row("benign/b", "benign", 1.0, 10, malignancy=0.3),
+            _row("malignant/c", "malignant", 1.0, 10, malignancy=0.8), _row("malignant/d", "malignant", 0.0, 10, malignancy=0.9),
+            _row("normal/e", "normal", 1.0, 0, false_alarm=False), _row("normal/f", "normal", 1.0, 0, false_alarm=True)]
+    s = summarise(rows)
+    assert s["dice_mean"] == 0.5 and s["dice_mean_ci"][0] == 0.0 and s["dice_mean_ci"][1] == 1.0
+    assert s["false_alarm_rate"] == 0.5 and s["false_alarm_rate_ci"] == pytest.approx(list(I.proportion_interval(1, 2)))
+    assert s["malignancy_auc"] == 1.0 and s["malignancy_auc_ci"] == pytest.approx([1.0, 1.0])
+    # no normal images, one malignant lesion: no interval where none can be computed
+    s = summarise(rows[:3])
+    assert s["false_alarm_rate_ci"] is None and s["malignancy_auc_ci"] is None
+
+
+def test_model_card_and_command_line_show_the_intervals():
+    from core.evaluate import Evaluation, format_summary, summarise
+    from core.modelcard import render_markdown
+
+    rows = [_row(f"benign/{i}", "benign", d, 10, malignancy=0.2) for i, d in enumerate((0.2, 0.6, 0.9, 0.7))]
+    s = summarise(rows)
+    lo, hi = s["dice_mean_ci"]
+    text = f"95 % CI {lo:.3f}–{hi:.3f}"
+    assert text in render_markdown({"test_metrics": s})
+    assert text in format_summary(Evaluation("m.keras", 0.5, rows, s, [], []))
+
+
+def test_interval_caption_for_the_pages():
+    from core.evaluate import interval_caption
+
+    s = {"dice_mean_ci": [0.6904, 0.7861], "false_alarm_rate_ci": [0.062, 0.41], "malignancy_auc_ci": None}
+    assert interval_caption(s) == ("95 % intervals: mean Dice 0.690–0.786 · false alarms 6%–41% "
+                                   "(how far each could move on another sample this size)")
+    assert interval_caption({}) == ""
