@@ -21,7 +21,7 @@ import numpy as np
 
 from core.data import CLASS_LABEL, CLASSES, LoadedCase
 from core.inference import mask_at
-from core.intervals import auc_interval, format_interval, mean_interval, proportion_interval
+from core.intervals import auc_interval, format_interval, mean_interval, paired_difference, proportion_interval
 from core.metrics import false_alarm, roc_auc, segmentation_report
 
 ROW_FIELDS = ["key", "label", "width", "height", "dice", "iou", "sensitivity", "specificity", "pixel_accuracy",
@@ -230,6 +230,15 @@ def calibration_points(rows: list[dict], bins: int = 5) -> tuple[list[float], li
         return [], []
     frac, mean = calibration_curve([y for y, _ in lab], [p for _, p in lab], n_bins=bins)
     return mean.tolist(), frac.tolist()
+
+
+def dice_difference(before_rows: list[dict], after_rows: list[dict]) -> dict | None:
+    """Paired comparison of lesion Dice between two models' rows: mean of after − before over the images both
+    scored, with a 95 % bootstrap interval (core.intervals.paired_difference); None with fewer than two shared."""
+    before = {r["key"]: r["dice"] for r in before_rows if r["gt_area_px"] > 0}
+    after = {r["key"]: r["dice"] for r in after_rows if r["gt_area_px"] > 0}
+    keys = sorted(set(before) & set(after))
+    return paired_difference([before[k] for k in keys], [after[k] for k in keys]) if len(keys) >= 2 else None
 
 
 def interval_caption(summary: dict) -> str:

@@ -61,3 +61,30 @@ def format_interval(ci, digits: int = 3, percent: bool = False) -> str:
         return ""
     lo, hi = ci
     return f"95 % CI {lo:.0%}–{hi:.0%}" if percent else f"95 % CI {lo:.{digits}f}–{hi:.{digits}f}"
+
+
+def paired_difference(before, after, level: float = LEVEL, resamples: int = RESAMPLES, seed: int = 0) -> dict | None:
+    """Mean of after − before over the same images, its bootstrap interval, and what that allows one to say.
+
+    Resampling the per-image differences keeps each image's pair together, which is far tighter than
+    comparing two separate intervals: most images score alike under both models.
+    """
+    d = np.asarray(after, float) - np.asarray(before, float)
+    d = d[np.isfinite(d)]
+    ci = mean_interval(d, level, resamples, seed)
+    if ci is None:
+        return None
+    verdict = "better" if ci[0] > 0 else "worse" if ci[1] < 0 else "not distinguishable"
+    return {"n": int(d.size), "mean": float(d.mean()), "ci": [ci[0], ci[1]], "verdict": verdict,
+            "better_on": int((d > 0.01).sum()), "worse_on": int((d < -0.01).sum())}
+
+
+def difference_caption(diff: dict | None, after: str, before: str) -> str:
+    """A paired Dice difference in words, for the pages; '' when there is none."""
+    if not diff:
+        return ""
+    lo, hi = diff["ci"]
+    said = {"better": f"{after} is better", "worse": f"{after} is worse",
+            "not distinguishable": "these images cannot tell the two apart"}[diff["verdict"]]
+    return (f"Mean Dice, {after} − {before}: {diff['mean']:+.3f} (95 % interval {lo:+.3f} to {hi:+.3f}, "
+            f"paired over {diff['n']} lesion images; better on {diff['better_on']}, worse on {diff['worse_on']}): {said}.")

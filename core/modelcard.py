@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from core.files import read_json, write_text_atomic, write_json_atomic
-from core.intervals import format_interval
+from core.intervals import difference_caption, format_interval
 
 CITATION = (
     "Al-Dhabyani W, Gomaa M, Khaled H, Fahmy A. Dataset of breast ultrasound images. "
@@ -56,6 +56,7 @@ def _fmt_epochs(epochs) -> str:
 
 def render_markdown(card: dict) -> str:
     t = card.get("test_metrics", {})
+    cmp = card.get("comparison") or {}
     s = card.get("settings", {})
     refit = bool(card.get("val_metrics_on_trained_images"))
     averaged = card.get("training", {}).get("averaged_from") or []
@@ -108,6 +109,8 @@ def render_markdown(card: dict) -> str:
         f"false-alarm rate {_fmt(t.get('false_alarm_rate'))}{_ci(t.get('false_alarm_rate_ci'))}",
         f"- Malignancy AUC (benign vs malignant): {_fmt(t.get('malignancy_auc'))}{_ci(t.get('malignancy_auc_ci'))} "
         f"(n={t.get('n_auc')}; images filed under both classes are left out)",
+        *([f"- Against `{cmp.get('model')}` on the same images: "
+           + difference_caption(cmp["dice_difference"], "this model", "that one")] if cmp.get("dice_difference") else []),
         *(["- The intervals are 95 % (core.intervals): how far each figure could move on another sample of "
            "this size from the same population"] if t.get("dice_mean_ci") else []),
         *[f"- {c}: n={v.get('n_images')}, mean Dice {_fmt(v.get('dice_mean'))}"

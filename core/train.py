@@ -409,7 +409,7 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
     import keras
 
     from core import modelcard
-    from core.evaluate import choose_threshold, predict_cases, score_predictions, summarise
+    from core.evaluate import choose_threshold, dice_difference, predict_cases, score_predictions, summarise
     from core.inference import Predictor
 
     run.update_status(state="finalizing", message="choosing the threshold and scoring the test split")
@@ -434,6 +434,7 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
             other_rows = score_predictions(predict_cases(other, loaded_split["test"]), other.threshold)
             comparison = {"model": settings.compare_with, "threshold": other.threshold,
                           "test_metrics": summarise(other_rows, conflicted),
+                          "dice_difference": dice_difference(other_rows, test_rows),
                           "test_images_it_trained_on": _seen_by(settings.compare_with, loaded_split["test"])}
         except Exception as exc:  # a broken comparison model must not fail the run
             comparison = {"model": settings.compare_with, "error": str(exc)}

@@ -11,6 +11,7 @@ from core import evaluate as ev
 from core.data import DatasetError
 from core.evaluate import calibration_points, roc_points
 from core.inference import mask_at
+from core.intervals import difference_caption
 from core.overlay import agreement_overlay, lesion_overlay
 from core.registry import PROJECT_ROOT, list_models
 from pages._common import ensure_app_navigation, predictor_or_stop
@@ -131,5 +132,8 @@ results = run_ui(paths, data, split, threshold)
 if not results:
     st.stop()
 summary_ui(results)
+if len(results) == 2:
+    st.info(difference_caption(ev.dice_difference(results[0].rows, results[1].rows),
+                                  model_label(results[1].model), model_label(results[0].model)))
 charts_ui(results)
 worst_ui(results[0])

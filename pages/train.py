@@ -11,6 +11,7 @@ import streamlit as st
 from core import jobs, registry
 from core.audit import audit_with_split
 from core.data import DatasetError
+from core.intervals import difference_caption
 from core.modelcard import read_card, render_markdown
 from core.safezip import UnsafeZipError, extract_zip, forget_extractions, remove_stale_extractions
 from core.train import LOSS_LABELS
@@ -159,7 +160,8 @@ def finished_ui():
             seen = (card.get("comparison") or {}).get("test_images_it_trained_on")
             st.caption("Both scored on this run's own test split."
                        + (f" The older model trained on {seen} of these images, so its figures are optimistic."
-                          if seen else ""))
+                          if seen else "") + " " + difference_caption((card.get("comparison") or {}).get("dice_difference"),
+                                                                      "this run", "the model active at start"))
             model_path = os.path.abspath(os.path.join(info.path, "model.keras"))
             if model_path == active:
                 st.success("This is the active model.")

@@ -97,3 +97,28 @@ def test_interval_caption_for_the_pages():
     assert interval_caption(s) == ("95 % intervals: mean Dice 0.690–0.786 · false alarms 6%–41% "
                                    "(how far each could move on another sample this size)")
     assert interval_caption({}) == ""
+
+
+def test_paired_difference_by_hand():
+    # every image gains exactly 0.1: every resample's mean gain is 0.1, so the interval is a point
+    d = I.paired_difference([0.2, 0.5, 0.7], [0.3, 0.6, 0.8])
+    assert d["mean"] == pytest.approx(0.1) and d["ci"] == pytest.approx([0.1, 0.1])
+    assert d["verdict"] == "better" and d["better_on"] == 3 and d["worse_on"] == 0
+    # one image gains 0.4, one loses 0.4: resampled means are -0.4, 0 or 0.4, so the interval spans 0
+    d = I.paired_difference([0.5, 0.5], [0.9, 0.1])
+    assert d["ci"] == pytest.approx([-0.4, 0.4]) and d["verdict"] == "not distinguishable"
+    assert I.paired_difference([0.9, 0.8], [0.1, 0.2])["verdict"] == "worse"
+    assert I.paired_difference([0.5], [0.6]) is None
+
+
+def test_dice_difference_pairs_images_by_key_and_ignores_normals():
+    from core.evaluate import dice_difference
+
+    before = [_row("benign/a", "benign", 0.5, 10), _row("benign/b", "benign", 0.6, 10), _row("normal/n", "normal", 1.0, 0)]
+    after = [_row("benign/b", "benign", 0.8, 10), _row("benign/a", "benign", 0.7, 10), _row("normal/n", "normal", 0.0, 0)]
+    d = dice_difference(before, after)
+    assert d["n"] == 2 and d["mean"] == pytest.approx(0.2) and d["verdict"] == "better"
+    text = I.difference_caption(d, "B", "A")
+    assert text.startswith("Mean Dice, B − A: +0.200 (95 % interval +0.200 to +0.200, paired over 2 lesion images")
+    assert text.endswith("B is better.")
+    assert I.difference_caption(None, "B", "A") == ""

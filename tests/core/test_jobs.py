@@ -39,6 +39,10 @@ def test_a_job_runs_to_done_and_its_model_loads(isolated_dirs, busi_folder):
     assert Predictor.load(model).predict(__import__("numpy").zeros((40, 40), "uint8")).probability.shape == (40, 40)
     card = registry.read_card(model)
     assert card["comparison"]["test_metrics"]["n_images"] == card["test_metrics"]["n_images"]
+    # the two models are also compared image by image on those test images
+    diff = card["comparison"]["dice_difference"]
+    assert diff["n"] == card["test_metrics"]["n_lesion"] >= 2 and diff["ci"][0] <= diff["mean"] <= diff["ci"][1]
+    assert "on the same images: Mean Dice, this model − that one" in open(model.replace(".keras", ".card.md")).read()
     assert any(m.path == os.path.abspath(model) for m in registry.list_models())
     registry.set_active_model(model)
     assert registry.active_model_path() == os.path.abspath(model)

@@ -180,6 +180,24 @@ def test_evaluate_page_on_the_samples(isolated_dirs):
     assert any(c.value.startswith("95 % intervals: mean Dice ") for c in at.caption)
 
 
+def test_evaluate_page_compares_two_models_image_by_image(isolated_dirs):
+    import shutil
+
+    weights, _ = isolated_dirs
+    for ext in (".keras", ".card.json"):
+        shutil.copy(weights / f"default{ext}", weights / f"twin{ext}")
+    at = app("pages/evaluate.py")
+    at.text_input(key="data").input(SAMPLES).run()
+    twin = next(o for o in at.selectbox(key="model_b").options if "twin" in o)
+    at.selectbox(key="model_b").select(twin).run()
+    at.button(key="run").click().run()
+    assert not at.exception
+    # the same weights on the same images: a paired difference of exactly zero, which cannot separate them
+    text = " ".join(i.value for i in at.info)
+    assert "twin.keras − default.keras: +0.000 (95 % interval +0.000 to +0.000" in text
+    assert "cannot tell the two apart" in text
+
+
 def test_dicom_upload_uses_its_pixel_spacing(isolated_dirs):
     from tests.core.test_imageio import _dicom_bytes
 
