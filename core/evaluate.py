@@ -170,6 +170,19 @@ def manifest_for(model_path: str) -> str | None:
     return None
 
 
+def seen_in_training(model_path: str, keys) -> int | None:
+    """How many of these case keys the model trained on or chose its checkpoint and threshold on
+    (its manifest's train and val sides); None when it has no manifest to tell."""
+    from core.split import read_manifest
+
+    manifest = manifest_for(model_path)
+    if manifest is None:
+        return None
+    split = read_manifest(manifest)
+    seen = set(split.get("train", [])) | set(split.get("val", []))
+    return sum(k in seen for k in keys)
+
+
 @dataclass
 class Evaluation:
     model: str
@@ -178,6 +191,7 @@ class Evaluation:
     summary: dict
     scored: list[Scored]
     problems: list[str]
+    seen: int | None = None  # images here that the model trained or was tuned on: its figures on them are optimistic
 
 
 def evaluate_folder(predictor, data: str, threshold: float | None = None, split: str | None = None,
@@ -205,7 +219,16 @@ def evaluate_folder(predictor, data: str, threshold: float | None = None, split:
     scored = predict_cases(predictor, loaded, progress)
     rows = score_predictions(scored, threshold)
     conflicted = group_cases(loaded).conflicted_keys if len(loaded) > 1 else set()
-    return Evaluation(predictor.path, threshold, rows, summarise(rows, conflicted), scored, problems)
+    return Evaluation(predictor.path, threshold, rows, summarise(rows, conflicted), scored, problems,
+                      seen_in_training(predictor.path, [r["key"] for r in rows]))
+
+
+def seen_warning(ev: Evaluation) -> str:
+    """Plain words when some scored images are not held out for this model; '' when all are (or unknown)."""
+    if not ev.seen:
+        return ""
+    return (f"{ev.seen} of these {len(ev.rows)} images were in {os.path.basename(ev.model)}'s training or validation "
+            "split, so these figures are optimistic. For held-out figures, score only its test split.")
 
 
 def roc_points(rows: list[dict]) -> tuple[list[float], list[float]]:
@@ -265,6 +288,8 @@ def format_summary(ev: Evaluation) -> str:
     for c, v in s["per_class"].items():
         lines.append(f"  {c:9s} n={v['n_images']:3d}  Dice {f(v['dice_mean'])}  IoU {f(v['iou_mean'])}"
                      + (f"  false alarms {f(v['false_alarm_rate'])}" if v.get("false_alarm_rate") is not None else ""))
+    if seen_warning(ev):
+        lines.append("note: " + seen_warning(ev))
     if ev.problems:
         lines.append(f"skipped {len(ev.problems)} files: " + "; ".join(ev.problems[:5]))
     return "\n".join(lines)

@@ -388,15 +388,9 @@ def _best_val_dice(run: RunFolder, monitor: str = "val_image_dice") -> float:
 
 def _seen_by(model_path: str, cases) -> int | None:
     """How many of these cases the model trained or chose its threshold on (None: no manifest to tell)."""
-    from core.evaluate import manifest_for
-    from core.split import read_manifest
+    from core.evaluate import seen_in_training
 
-    manifest = manifest_for(model_path)
-    if manifest is None:
-        return None
-    split = read_manifest(manifest)
-    seen = set(split.get("train", [])) | set(split.get("val", []))
-    return sum(lc.case.key in seen for lc in cases)
+    return seen_in_training(model_path, [lc.case.key for lc in cases])
 
 
 def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, device: str, started: float,

@@ -78,6 +78,8 @@ def summary_ui(results: list[ev.Evaluation]):
             c[1].metric("False alarms (normal)", "—" if s["false_alarm_rate"] is None else f"{s['false_alarm_rate']:.0%}")
             c[2].metric("Malignancy AUC", "—" if s["malignancy_auc"] is None else f"{s['malignancy_auc']:.3f}")
             st.caption(ev.interval_caption(s))
+            if ev.seen_warning(r):
+                st.warning(ev.seen_warning(r))
             st.dataframe([{"class": k, **{m: v.get(m) for m in ("n_images", "dice_mean", "iou_mean", "hd95_median_px",
                                                                "sensitivity_mean", "false_alarm_rate")}}
                           for k, v in s["per_class"].items()], hide_index=True)

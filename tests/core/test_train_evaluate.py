@@ -96,6 +96,17 @@ def test_evaluate_on_the_models_own_test_split(trained_run, tmp_path):
     ev = evaluate.evaluate_folder(p, data, split="test")
     test_keys = json.load(open(os.path.join(out, "split.json")))["split"]["test"]
     assert sorted(r["key"] for r in ev.rows) == sorted(test_keys)
+    assert ev.seen == 0 and evaluate.seen_warning(ev) == ""
+
+
+def test_evaluate_says_how_many_images_the_model_trained_on(trained_run):
+    data, out = trained_run
+    p = Predictor.load(os.path.join(out, "model.keras"))
+    ev = evaluate.evaluate_folder(p, data)
+    split = json.load(open(os.path.join(out, "split.json")))["split"]
+    assert ev.seen == len(split["train"]) + len(split["val"]) > 0
+    assert evaluate.seen_warning(ev).startswith(f"{ev.seen} of these {len(ev.rows)} images were in model.keras's training")
+    assert "note: " + evaluate.seen_warning(ev) in evaluate.format_summary(ev)
 
 
 def test_evaluate_command_says_when_the_figures_are_not_held_out(trained_run, capsys):

@@ -180,6 +180,21 @@ def test_evaluate_page_on_the_samples(isolated_dirs):
     assert any(c.value.startswith("95 % intervals: mean Dice ") for c in at.caption)
 
 
+def test_evaluate_page_warns_when_the_model_trained_on_some_of_the_images(isolated_dirs):
+    import json
+
+    weights, _ = isolated_dirs
+    # a manifest that puts two of the sample cases on the model's training side
+    with open(weights / "default.split.json", "w") as fh:
+        json.dump({"split": {"train": ["benign/benign (2)", "normal/normal (21)"], "val": [], "test": []}}, fh)
+    at = app("pages/evaluate.py")
+    at.text_input(key="data").input(SAMPLES).run()
+    at.button(key="run").click().run()
+    assert not at.exception
+    assert any(w.value.startswith("2 of these 12 images were in default.keras's training or validation split")
+               for w in at.warning)
+
+
 def test_evaluate_page_compares_two_models_image_by_image(isolated_dirs):
     import shutil
 
