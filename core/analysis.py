@@ -127,6 +127,20 @@ def view_at(analysis: Analysis, threshold: float, typed_mm_per_px: float | None 
     return View(mask, m, dice(analysis.gt_mask, mask), iou(analysis.gt_mask, mask))
 
 
+def no_lesion_words(analysis: Analysis, threshold: float, card: dict | None) -> str:
+    """Why nothing is marked, and how often this model misses a lesion that is there (from its model card)."""
+    peak = float(analysis.probability.max()) if analysis.probability.size else 0.0
+    t = (card or {}).get("test_metrics", {})
+    text = (f"No lesion is marked at threshold {threshold:.2f}, so no malignancy estimate is shown. "
+            f"The highest lesion probability anywhere in this image is {peak:.2f}.")
+    if t.get("n_missed") is not None and t.get("n_lesion"):
+        text += (f" On its test split this model missed or mostly missed {t['n_missed']} of {t['n_lesion']} lesions "
+                 "(Dice below 0.3)")
+    else:
+        text += " Like any model, this one misses some lesions"
+    return text + ": if you see a lesion, check the probability heatmap or lower the threshold, and trust your own reading."
+
+
 def malignancy_words(p: float | None) -> str:
     """The malignancy probability in plain words."""
     if p is None:

@@ -78,9 +78,17 @@ def _median(values) -> float | None:
     return float(np.median(vals)) if vals else None
 
 
+# A lesion image scored below this Dice is "missed or mostly missed": the figure a clinician needs,
+# since such misses (not rough edges) pull the mean Dice far below the median.
+MISSED_DICE = 0.3
+
+
 def _lesion_summary(rows: list[dict]) -> dict:
+    missed = [r["dice"] < MISSED_DICE for r in rows if r["dice"] is not None]
     return {
         "n": len(rows),
+        "n_missed": sum(missed),
+        "missed_rate": (sum(missed) / len(missed)) if missed else None,
         "dice_mean": _mean(r["dice"] for r in rows),
         "dice_median": _median(r["dice"] for r in rows),
         "iou_mean": _mean(r["iou"] for r in rows),

@@ -104,7 +104,8 @@ def render_markdown(card: dict) -> str:
         *([f"- Trained on the train and validation splits together; "
            f"{'the mean of the runs’ last-epoch weights' if averaged else 'its last epoch'} ships"] if refit else []),
         f"- Lesion images: n={t.get('n_lesion')}, mean Dice {_fmt(t.get('dice_mean'))}{_ci(t.get('dice_mean_ci'))}, "
-        f"median Dice {_fmt(t.get('dice_median'))}, mean IoU {_fmt(t.get('iou_mean'))}, HD95 {_fmt(t.get('hd95_median_px'), 1)} px (median)",
+        f"median Dice {_fmt(t.get('dice_median'))}, mean IoU {_fmt(t.get('iou_mean'))}, HD95 {_fmt(t.get('hd95_median_px'), 1)} px (median)"
+        + (f"; missed or mostly missed (Dice < 0.3): {t['n_missed']} of {t.get('n_lesion')}" if t.get("n_missed") is not None else ""),
         f"- Normal images (a false alarm is a predicted lesion covering ≥ 0.5% of the image): n={t.get('n_normal')}, "
         f"false-alarm rate {_fmt(t.get('false_alarm_rate'))}{_ci(t.get('false_alarm_rate_ci'))}",
         f"- Malignancy AUC (benign vs malignant): {_fmt(t.get('malignancy_auc'))}{_ci(t.get('malignancy_auc_ci'))} "

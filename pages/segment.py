@@ -137,7 +137,7 @@ picture = (lesion_overlay(a.image.gray, v.mask, opacity) if view_mode == "Overla
 # hold back the numbers too.
 measurements_ui(a, v)
 st.info(an.malignancy_words(a.malignancy) if v.measurements.lesion_count else
-        "No lesion is marked at this threshold, so no malignancy estimate is shown.")
+        an.no_lesion_words(a, threshold, predictor.card))
 if a.gt_mask is not None:
     cols = st.columns(3)
     with cols[0]:

@@ -71,3 +71,16 @@ def test_the_sample_gallery_ships_with_masks():
 
     ups = an.sample_uploads(SAMPLES)
     assert len(ups) == 12 and all(u.masks for u in ups)
+
+
+def test_no_lesion_words_give_the_peak_probability_and_the_models_miss_count():
+    prob = np.zeros((4, 5), np.float32)
+    prob[2, 3] = 0.18
+    a = an.Analysis("x.png", None, prob, 0.4, 1.0)
+    card = {"test_metrics": {"n_missed": 10, "n_lesion": 76}}
+    text = an.no_lesion_words(a, 0.5, card)
+    assert text.startswith("No lesion is marked at threshold 0.50")
+    assert "highest lesion probability anywhere in this image is 0.18" in text
+    assert "missed or mostly missed 10 of 76 lesions" in text
+    # a model without those figures on its card says so in general terms, inventing no number
+    assert "misses some lesions" in an.no_lesion_words(a, 0.5, None)

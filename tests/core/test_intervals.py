@@ -122,3 +122,13 @@ def test_dice_difference_pairs_images_by_key_and_ignores_normals():
     assert text.startswith("Mean Dice, B − A: +0.200 (95 % interval +0.200 to +0.200, paired over 2 lesion images")
     assert text.endswith("B is better.")
     assert I.difference_caption(None, "B", "A") == ""
+
+
+def test_summary_counts_missed_lesions_by_hand():
+    from core.evaluate import summarise
+
+    rows = [_row("benign/a", "benign", 0.29, 10), _row("benign/b", "benign", 0.3, 10), _row("benign/c", "benign", 0.0, 10),
+            _row("benign/d", "benign", 0.9, 10), _row("normal/e", "normal", 1.0, 0, false_alarm=False)]
+    s = summarise(rows)
+    # 0.29 and 0.0 are below 0.3; 0.3 itself is not; the normal image does not count
+    assert s["n_missed"] == 2 and s["missed_rate"] == pytest.approx(0.5)

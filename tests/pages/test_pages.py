@@ -74,6 +74,15 @@ def test_threshold_change_updates_the_area_without_another_inference(isolated_di
     assert at.session_state["inference_count"] == 1 and not at.exception
 
 
+def test_nothing_marked_says_why_and_how_often_the_model_misses(isolated_dirs):
+    at = app("pages/segment.py")
+    at.file_uploader(key="uploads").set_value([("x.png", png_bytes(synthetic_case(60, 80)[0]), "image/png")]).run()
+    at.slider(key="threshold").set_value(0.95).run()
+    assert next(m.value for m in at.metric if m.label == "Lesion area") == "0 px"
+    text = " ".join(i.value for i in at.info)
+    assert "No lesion is marked at threshold 0.95" in text and "highest lesion probability anywhere" in text
+
+
 @pytest.mark.parametrize("name, make", [
     ("sixteen.png", lambda g: Image.fromarray(g.astype(np.uint16) * 200)),
     ("cmyk.jpg", lambda g: Image.fromarray(g).convert("CMYK")),
