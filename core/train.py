@@ -69,8 +69,8 @@ class TrainSettings:
     # at fixed_threshold. Saved settings without these fields resume as "train".
     fit_on: str = "train"
     fixed_threshold: float = 0.5
-    # None: the residual U-Net trained from scratch. "mobilenet_v2": core.encoders' U-Net with a
-    # pretrained MobileNetV2 encoder read from encoder_weights. Saved settings without it resume as None.
+    # None: the residual U-Net trained from scratch. "mobilenet_v2" or "efficientnet_lite0": core.encoders'
+    # U-Net with that pretrained encoder, read from encoder_weights. Saved settings without it resume as None.
     encoder: str | None = None
     encoder_weights: str | None = None
     cleanup_data: bool = False
@@ -443,7 +443,7 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
                   "preprocessing": "grayscale (ITU-R 601 luma), resize (area), /255"},
         "outputs": {"mask": "per-pixel lesion probability (sigmoid), resized back to the original image",
                     "malignancy": "probability the lesion is malignant (sigmoid), meaningful only when a lesion is present"},
-        "architecture": {"summary": (f"U-Net with a MobileNetV2 encoder pretrained on ImageNet (core/encoders.py), "
+        "architecture": {"summary": (f"U-Net with a {_encoder_title(settings.encoder)} encoder pretrained on ImageNet (core/encoders.py), "
                                      f"decoder {settings.base_filters} base filters" if settings.encoder else
                                      f"residual U-Net, {settings.base_filters} base filters, depth {settings.depth}")
                          + f", {params / 1e6:.2f} M parameters, malignancy head on the bottleneck",
@@ -502,6 +502,12 @@ def remove_extracted_upload(folder: str, log=print) -> None:
         log(f"removed the temporary upload folder {removed}")
 
 
+def _encoder_title(encoder: str | None) -> str:
+    from core.encoders import ENCODERS
+
+    return ENCODERS[encoder][0] if encoder in ENCODERS else str(encoder)
+
+
 def build_model(settings: TrainSettings, log=print):
     """A fresh network for these settings: the residual U-Net, or the pretrained-encoder U-Net."""
     from core.model import build_unet
@@ -509,16 +515,17 @@ def build_model(settings: TrainSettings, log=print):
     shape = (settings.image_size, settings.image_size, 1)
     if not settings.encoder:
         return build_unet(shape, settings.base_filters, settings.depth)
-    from core.encoders import build_mobilenet_unet, load_encoder_weights
+    from core.encoders import ENCODERS, load_encoder_weights
 
-    if settings.encoder != "mobilenet_v2":
-        raise ValueError(f"unknown encoder {settings.encoder!r}; the one available is mobilenet_v2")
+    if settings.encoder not in ENCODERS:
+        raise ValueError(f"unknown encoder {settings.encoder!r}; available: {', '.join(ENCODERS)}")
+    title, build, fetch = ENCODERS[settings.encoder]
     if not settings.encoder_weights or not os.path.isfile(settings.encoder_weights):
         raise ValueError(f"no pretrained encoder weights at {settings.encoder_weights}: run "
-                         "bash bench/fetch_mobilenet_v2.sh, or train without --encoder")
-    model = build_mobilenet_unet(shape, settings.base_filters)
+                         f"bash {fetch}, or train without --encoder")
+    model = build(shape, settings.base_filters)
     n = load_encoder_weights(model, settings.encoder_weights)
-    log(f"encoder: MobileNetV2, {n} layers initialised from {settings.encoder_weights}")
+    log(f"encoder: {title}, {n} layers initialised from {settings.encoder_weights}")
     return model
 
 
@@ -615,10 +622,11 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
     ap.add_argument("--augment", choices=sorted(AUGMENT_RANGES), default="strong",
                     help="augmentation ranges (basic: those of the first default model)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--encoder", choices=["mobilenet_v2"],
-                    help="use a pretrained MobileNetV2 encoder (see core/encoders.py) instead of the residual one")
-    ap.add_argument("--encoder-weights", default="weights/encoders/mobilenet_v2.npz",
-                    help="the converted pretrained encoder (bash bench/fetch_mobilenet_v2.sh)")
+    ap.add_argument("--encoder", choices=["mobilenet_v2", "efficientnet_lite0"],
+                    help="use a pretrained encoder (see core/encoders.py) instead of the residual one")
+    ap.add_argument("--encoder-weights",
+                    help="the converted pretrained encoder; default weights/encoders/ENCODER.npz "
+                         "(bash bench/fetch_mobilenet_v2.sh or bench/fetch_efficientnet_lite0.sh)")
     ap.add_argument("--init-weights", help="start from this model's weights (same width and depth)")
     ap.add_argument("--split-from", help="reuse this split manifest (split.json) instead of making one")
     ap.add_argument("--max-cases", type=int, help="use a class-balanced subset of this many images")
@@ -647,7 +655,7 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
                       max_cases=a.max_cases, name=a.name, compare_with=a.compare_with, cleanup_data=a.cleanup_data,
                       select_by=a.select_by, lr_schedule=lr_schedule, fit_on=a.fit_on,
                       fixed_threshold=a.fixed_threshold, encoder=a.encoder,
-                      encoder_weights=a.encoder_weights if a.encoder else None, extra={"argv": list(argv if argv is not None else sys.argv[1:])})
+                      encoder_weights=(a.encoder_weights or f"weights/encoders/{a.encoder}.npz") if a.encoder else None, extra={"argv": list(argv if argv is not None else sys.argv[1:])})
     return s, a.resume
 
 
