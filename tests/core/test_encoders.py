@@ -100,3 +100,70 @@ def test_training_with_an_encoder_but_no_weights_says_what_to_do(tmp_path):
     s.encoder = "resnet"
     with pytest.raises(ValueError, match="unknown encoder"):
         train.build_model(s)
+
+
+def _lite0_state_like(model) -> dict[str, np.ndarray]:
+    """A PyTorch-layout state dict with EfficientNet-Lite0's names and shapes, values numbered so that
+    every element's place can be checked after conversion."""
+    state = {}
+    for prefix, layer in encoders.lite0_converted_names().items():
+        weights = model.get_layer(layer).get_weights()
+        if layer.endswith("_bn"):
+            for src, w in zip(("weight", "bias", "running_mean", "running_var"), weights):
+                state[f"{prefix}.{src}"] = np.arange(w.size, dtype=np.float32) + 0.5
+        else:
+            kh, kw, a, b = weights[0].shape
+            shape = (a, 1, kh, kw) if prefix.endswith("_depthwise_conv") else (b, a, kh, kw)
+            state[f"{prefix}.weight"] = np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape)
+    return state
+
+
+def test_lite0_conversion_puts_every_weight_where_keras_expects_it(tmp_path, monkeypatch):
+    model = encoders.build_efficientnet_lite_unet((64, 64, 1), base_filters=4)
+    state = _lite0_state_like(model)
+    monkeypatch.setattr(encoders, "read_torch_state_dict", lambda path: state)
+    out = str(tmp_path / "lite0.npz")
+    assert encoders.convert_lite0("x.pth", out) == 240  # 16 blocks' convs and BNs, the stem's conv and BN
+    assert encoders.load_encoder_weights(model, out) == 96
+    # a PyTorch conv weight [out, in, kh, kw] is Keras's kernel [kh, kw, in, out]
+    stem = model.get_layer("lite0_stem").get_weights()[0]
+    src = state["_conv_stem.weight"]
+    assert stem.shape == (3, 3, 3, 32) and stem[2, 1, 0, 5] == src[5, 0, 2, 1]
+    # a depthwise weight [C, 1, kh, kw] is Keras's [kh, kw, C, 1]
+    dw = model.get_layer("lite0_b3_dw").get_weights()[0]
+    src = state["_blocks.3._depthwise_conv.weight"]
+    assert dw.shape == (5, 5, 144, 1) and dw[4, 0, 7, 0] == src[7, 0, 4, 0]
+    gamma, beta, mean, var = model.get_layer("lite0_b3_dw_bn").get_weights()
+    assert gamma[2] == 2.5 and var[0] == 0.5
+
+
+def test_lite0_unet_shapes_blocks_and_reload(tmp_path):
+    import keras
+
+    model = encoders.build_efficientnet_lite_unet((64, 64, 1), base_filters=4)
+    out = model(np.zeros((1, 64, 64, 1), np.float32))
+    assert out["mask"].shape == (1, 64, 64, 1) and out["malignancy"].shape == (1, 1)
+    # 16 inverted-residual blocks; a residual on each repeat after a stage's first block: 0+1+1+2+2+3+0 = 9
+    assert sum(layer.name.endswith("_dw") for layer in model.layers) == 16
+    assert sum(layer.name.startswith("lite0_") and layer.name.endswith("_add") for layer in model.layers) == 9
+    assert model.get_layer("lite0_b15_project").output.shape[1:] == (2, 2, 320)
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    again = keras.models.load_model(path, compile=False)
+    x = np.random.default_rng(0).random((1, 64, 64, 1), np.float32)
+    assert np.allclose(model(x)["mask"], again(x)["mask"], atol=1e-6)
+
+
+def test_reading_a_pytorch_file_without_pytorch_says_what_to_do(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # as on a machine without PyTorch
+    with pytest.raises(ValueError, match="pip install torch"):
+        encoders.read_torch_state_dict("x.pth")
+
+
+def test_training_with_lite0_but_no_weights_names_its_fetch_script(tmp_path):
+    s = train.TrainSettings(data="x", out=str(tmp_path), image_size=64, encoder="efficientnet_lite0",
+                            encoder_weights=str(tmp_path / "missing.npz"))
+    with pytest.raises(ValueError, match="fetch_efficientnet_lite0.sh"):
+        train.build_model(s)
