@@ -34,7 +34,7 @@ def foldable_pairs(model) -> dict[str, str]:
     """{batch-norm layer name: conv layer name} for each BatchNormalization that can be folded.
 
     Folding needs a channels-last BN called once on the output of a linear
-    Conv2D that is itself called once and feeds nothing else.
+    Conv2D or DepthwiseConv2D that is itself called once and feeds nothing else.
     """
     from keras import activations, layers
 
@@ -60,7 +60,7 @@ def foldable_pairs(model) -> dict[str, str]:
             conv = model.get_layer(srcs[0][0])
         except ValueError:
             continue
-        if (type(conv) is layers.Conv2D and conv.data_format == "channels_last"
+        if (type(conv) in (layers.Conv2D, layers.DepthwiseConv2D) and conv.data_format == "channels_last"
                 and conv.activation is activations.linear and len(calls.get(conv.name, [])) == 1
                 and consumers.get(conv.name) == 1):
             pairs[layer.name] = conv.name
@@ -104,9 +104,14 @@ def fold_batch_norm(model):
             bn = model.get_layer(conv_to_bn[layer.name])
             bn_weights = dict(zip(("gamma", "beta", "mean", "var"), _bn_weights(bn)))
             kernel = np.asarray(layer.kernel, np.float64)
-            bias = np.asarray(layer.bias, np.float64) if layer.use_bias else np.zeros(kernel.shape[-1])
             scale = bn_weights["gamma"] / np.sqrt(bn_weights["var"] + bn.epsilon)
-            target.set_weights([(kernel * scale).astype(np.float32),
+            bias = np.asarray(layer.bias, np.float64) if layer.use_bias else np.zeros(scale.shape[0])
+            if isinstance(layer, layers.DepthwiseConv2D):
+                # kernel (kh, kw, C, multiplier): output channel c * multiplier + m is scaled by scale[that channel]
+                kernel_scaled = kernel * scale.reshape(1, 1, kernel.shape[2], kernel.shape[3])
+            else:
+                kernel_scaled = kernel * scale
+            target.set_weights([kernel_scaled.astype(np.float32),
                                 ((bias - bn_weights["mean"]) * scale + bn_weights["beta"]).astype(np.float32)])
         else:
             target.set_weights(layer.get_weights())

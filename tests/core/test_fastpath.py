@@ -73,3 +73,32 @@ def test_predictor_runs_the_folded_graph_and_keeps_the_trained_model():
     direct = np.asarray(m(p.model_input(gray)[None], training=False)["mask"])[0, ..., 0]
     prob, _ = p._run(p.model_input(gray)[None])
     np.testing.assert_allclose(prob[0], direct, atol=1e-5)
+
+
+def test_depthwise_convolutions_fold_by_hand_and_in_the_encoder_unets():
+    import keras
+
+    from core.encoders import build_efficientnet_lite_unet, build_mobilenet_unet
+
+    # one depthwise 1×1 conv over 2 channels, kernel (2, 3); BN scales 3/2 and 4/2
+    inp = keras.Input((2, 2, 2))
+    x = keras.layers.DepthwiseConv2D(1, use_bias=False, name="dw")(inp)
+    x = keras.layers.BatchNormalization(epsilon=0.0, name="bn")(x)
+    m = keras.Model(inp, x)
+    m.get_layer("dw").set_weights([np.array([2.0, 3.0]).reshape(1, 1, 2, 1)])
+    m.get_layer("bn").set_weights([np.array([3.0, 4.0]), np.array([1.0, 0.0]), np.array([0.5, 1.0]), np.array([4.0, 4.0])])
+    f = fold_batch_norm(m)
+    kernel, bias = f.get_layer("dw").get_weights()
+    # channel 0: 2 * 1.5 = 3, bias -0.5 * 1.5 + 1 = 0.25; channel 1: 3 * 2 = 6, bias -1 * 2 + 0 = -2
+    assert kernel.ravel() == pytest.approx([3.0, 6.0]) and bias == pytest.approx([0.25, -2.0])
+    rng = np.random.default_rng(4)
+    for model in (build_mobilenet_unet((64, 64, 1), 4), build_efficientnet_lite_unet((64, 64, 1), 4)):
+        for layer in model.layers:
+            if layer.__class__.__name__ == "BatchNormalization":
+                n = layer.moving_mean.shape[0]
+                layer.set_weights([rng.uniform(0.5, 2, n), rng.normal(0, 1, n), rng.normal(0, 1, n), rng.uniform(0.5, 3, n)])
+        folded = fold_batch_norm(model)
+        assert not any(l.__class__.__name__ == "BatchNormalization" for l in folded.layers)
+        x = rng.random((1, 64, 64, 1)).astype(np.float32)
+        np.testing.assert_allclose(np.asarray(model(x, training=False)["mask"]),
+                                   np.asarray(folded(x, training=False)["mask"]), atol=1e-4)
