@@ -54,8 +54,9 @@ LITE0_SKIP_STAGES = (0, 1, 2, 4)
 _UNUSED_PREFIXES = ("Conv_1", "dense", "dropout")
 
 
-def build_mobilenet_unet(input_shape=(256, 256, 1), base_filters: int = 12, with_malignancy: bool = True):
-    """A U-Net with a MobileNetV2 encoder (random weights; see ``load_encoder_weights``)."""
+def _encoder_unet(input_shape, base_filters: int, with_malignancy: bool, encode, title: str, name: str):
+    """The U-Net around a pretrained encoder: ``encode`` maps the three-channel [-1, 1] image to
+    (skips at 128², 64², 32², 16² for a 256² input, bottleneck at 8²); the decoder is core.model's."""
     import keras
     from keras import layers
 
@@ -63,13 +64,12 @@ def build_mobilenet_unet(input_shape=(256, 256, 1), base_filters: int = 12, with
 
     size = input_shape[0]
     if size % 32:
-        raise ValueError(f"image size {size} must be divisible by 32 for the MobileNetV2 encoder")
+        raise ValueError(f"image size {size} must be divisible by 32 for the {title} encoder")
     inputs = keras.Input(shape=input_shape, name="image")
+    # both encoders' own input scaling is about [-1, 1] (MobileNetV2: x/127.5 - 1; EfficientNet-Lite: (x-127)/128)
     x = layers.Rescaling(2.0, offset=-1.0, name="to_pm1")(inputs)
     x = layers.Concatenate(name="to_rgb")([x, x, x])
-    base = keras.applications.MobileNetV2(input_tensor=x, include_top=False, weights=None, alpha=1.0)
-    skips = [base.get_layer(n).output for n in SKIP_LAYERS]
-    x = base.get_layer(BOTTLENECK_LAYER).output
+    skips, x = encode(x)
     bottleneck = x
     # levels 4..1 join the encoder taps at 16², 32², 64², 128²; level 0 restores full resolution
     for level, skip in zip((4, 3, 2, 1), reversed(skips)):
@@ -81,11 +81,22 @@ def build_mobilenet_unet(input_shape=(256, 256, 1), base_filters: int = 12, with
     x = layers.Concatenate(name="dec0_concat")([x, inputs])
     x = conv_block(x, base_filters, name="dec0")
     mask = layers.Conv2D(1, 1, activation="sigmoid", dtype="float32", name="mask")(x)
-    name = f"mnv2_unet_f{base_filters}"
     if not with_malignancy:
         return keras.Model(inputs, mask, name=name)
-    malignancy = malignancy_head(bottleneck)
-    return keras.Model(inputs, {"mask": mask, "malignancy": malignancy}, name=name)
+    return keras.Model(inputs, {"mask": mask, "malignancy": malignancy_head(bottleneck)}, name=name)
+
+
+def _mobilenet_v2_encoder(x):
+    import keras
+
+    base = keras.applications.MobileNetV2(input_tensor=x, include_top=False, weights=None, alpha=1.0)
+    return [base.get_layer(n).output for n in SKIP_LAYERS], base.get_layer(BOTTLENECK_LAYER).output
+
+
+def build_mobilenet_unet(input_shape=(256, 256, 1), base_filters: int = 12, with_malignancy: bool = True):
+    """A U-Net with a MobileNetV2 encoder (random weights; see ``load_encoder_weights``)."""
+    return _encoder_unet(input_shape, base_filters, with_malignancy, _mobilenet_v2_encoder, "MobileNetV2",
+                         f"mnv2_unet_f{base_filters}")
 
 
 def _lite0_encoder(x):
@@ -121,33 +132,8 @@ def _lite0_encoder(x):
 
 def build_efficientnet_lite_unet(input_shape=(256, 256, 1), base_filters: int = 12, with_malignancy: bool = True):
     """A U-Net with an EfficientNet-Lite0 encoder (random weights; see ``load_encoder_weights``)."""
-    import keras
-    from keras import layers
-
-    from core.model import conv_block, malignancy_head
-
-    size = input_shape[0]
-    if size % 32:
-        raise ValueError(f"image size {size} must be divisible by 32 for the EfficientNet-Lite0 encoder")
-    inputs = keras.Input(shape=input_shape, name="image")
-    # EfficientNet-Lite's own input scaling is (x - 127) / 128 on 0-255 pixels: about [-1, 1]
-    x = layers.Rescaling(2.0, offset=-1.0, name="to_pm1")(inputs)
-    x = layers.Concatenate(name="to_rgb")([x, x, x])
-    skips, x = _lite0_encoder(x)
-    bottleneck = x
-    for level, skip in zip((4, 3, 2, 1), reversed(skips)):
-        f = base_filters * 2 ** level
-        x = layers.Conv2DTranspose(f, 2, strides=2, padding="same", name=f"dec{level}_up")(x)
-        x = layers.Concatenate(name=f"dec{level}_concat")([x, skip])
-        x = conv_block(x, f, name=f"dec{level}")
-    x = layers.Conv2DTranspose(base_filters, 2, strides=2, padding="same", name="dec0_up")(x)
-    x = layers.Concatenate(name="dec0_concat")([x, inputs])
-    x = conv_block(x, base_filters, name="dec0")
-    mask = layers.Conv2D(1, 1, activation="sigmoid", dtype="float32", name="mask")(x)
-    name = f"lite0_unet_f{base_filters}"
-    if not with_malignancy:
-        return keras.Model(inputs, mask, name=name)
-    return keras.Model(inputs, {"mask": mask, "malignancy": malignancy_head(bottleneck)}, name=name)
+    return _encoder_unet(input_shape, base_filters, with_malignancy, _lite0_encoder, "EfficientNet-Lite0",
+                         f"lite0_unet_f{base_filters}")
 
 
 def read_torch_state_dict(path: str) -> dict[str, np.ndarray]:
