@@ -14,6 +14,13 @@
 # no more than 100 ms and 0.1x the classic U-Net in the same run. It would ship as trained (train split
 # only: no time for a train+val refit this session). Its test figures are read only after that decision
 # and reported as they are. If it falls short it is not shipped and its test figures are not read.
+# Outcome (2026-11-24, 36 min): validation lesion Dice 0.729 (threshold 0.60), false alarms 4/16 = 25 %,
+# AUC 0.888. That is the best validation figure of any single model so far (from-scratch depth 5: 0.706
+# and 0.718; MobileNetV2 encoder: 0.699), but short of 0.739, so it is not shipped and its test figures
+# were not read. Its per-epoch validation curve (all images) rose to 0.720 at the last epoch (D5B: peak
+# 0.724). Speed, measured after the decision: whole predict path 30.6 ms, 0.075x the classic U-Net in the
+# same run (python3 bench/bench_predict.py --data ../shared/busi/Dataset_BUSI_with_GT --n 40
+# --weights runs/lite0_256/model.keras), the BatchNorm of its depthwise convolutions folded.
 # Usage: bash bench/train_candidate_lite0.sh [BUSI_DIR] [RUNS_DIR]
 set -euo pipefail
 DATA=${1:-../shared/busi/Dataset_BUSI_with_GT}
