@@ -11,6 +11,10 @@
 # bench/bench_predict.py then measures its whole predict path at no more than 100 ms and 0.1x the classic
 # U-Net in the same run. It would ship as trained, on the train split only. Its test figures are read only
 # after that decision and reported as they are; if it falls short they are not read.
+# Outcome (2026-11-24, 61 min): validation lesion Dice 0.714 (best checkpoint epoch 29, threshold 0.30), false
+# alarms 1/16, AUC 0.891. Short of 0.739 and below the 30-epoch run's 0.729: its per-epoch validation curve
+# peaked at 0.736 at epoch 29 and fell to 0.70 while the training loss kept falling (0.28 -> 0.24), so the
+# longer schedule overfits. Not shipped; its test figures were not read.
 # Usage: bash bench/train_candidate_lite0_e45.sh [BUSI_DIR] [RUNS_DIR]
 set -euo pipefail
 DATA=${1:-../shared/busi/Dataset_BUSI_with_GT}
