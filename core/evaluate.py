@@ -21,7 +21,8 @@ import numpy as np
 
 from core.data import CLASS_LABEL, CLASSES, LoadedCase
 from core.inference import mask_at
-from core.intervals import auc_interval, format_interval, mean_interval, paired_difference, proportion_interval
+from core.intervals import (auc_interval, format_bounds, format_interval, mean_interval, paired_difference,
+                            proportion_interval)
 from core.metrics import false_alarm, roc_auc, segmentation_report
 
 ROW_FIELDS = ["key", "label", "width", "height", "dice", "iou", "sensitivity", "specificity", "pixel_accuracy",
@@ -274,12 +275,9 @@ def dice_difference(before_rows: list[dict], after_rows: list[dict]) -> dict | N
 
 def interval_caption(summary: dict) -> str:
     """One line of the headline figures' 95 % intervals, for the pages; '' when there are none."""
-    parts = []
-    for key, name, percent in (("dice_mean_ci", "mean Dice", False), ("false_alarm_rate_ci", "false alarms", True),
-                               ("malignancy_auc_ci", "AUC", False)):
-        ci = summary.get(key)
-        if ci:
-            parts.append(f"{name} {ci[0]:.0%}–{ci[1]:.0%}" if percent else f"{name} {ci[0]:.3f}–{ci[1]:.3f}")
+    parts = [f"{name} {format_bounds(summary[key], percent=percent)}"
+             for key, name, percent in (("dice_mean_ci", "mean Dice", False), ("false_alarm_rate_ci", "false alarms", True),
+                                        ("malignancy_auc_ci", "AUC", False)) if summary.get(key)]
     return ("95 % intervals: " + " · ".join(parts) + " (how far each could move on another sample this size)") if parts else ""
 
 
@@ -296,8 +294,9 @@ def format_summary(ev: Evaluation) -> str:
     for c, v in s["per_class"].items():
         lines.append(f"  {c:9s} n={v['n_images']:3d}  Dice {f(v['dice_mean'])}  IoU {f(v['iou_mean'])}"
                      + (f"  false alarms {f(v['false_alarm_rate'])}" if v.get("false_alarm_rate") is not None else ""))
-    if seen_warning(ev):
-        lines.append("note: " + seen_warning(ev))
+    warning = seen_warning(ev)
+    if warning:
+        lines.append("note: " + warning)
     if ev.problems:
         lines.append(f"skipped {len(ev.problems)} files: " + "; ".join(ev.problems[:5]))
     return "\n".join(lines)

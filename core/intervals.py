@@ -55,12 +55,17 @@ def auc_interval(labels, scores, level: float = LEVEL, resamples: int = RESAMPLE
     return _bounds(res.confidence_interval)
 
 
-def format_interval(ci, digits: int = 3, percent: bool = False) -> str:
-    """'95 % CI 0.690–0.786', or '' when there is no interval."""
+def format_bounds(ci, digits: int = 3, percent: bool = False) -> str:
+    """'0.690–0.786' (or '6%–41%' with percent), or '' when there is no interval."""
     if not ci:
         return ""
     lo, hi = ci
-    return f"95 % CI {lo:.0%}–{hi:.0%}" if percent else f"95 % CI {lo:.{digits}f}–{hi:.{digits}f}"
+    return f"{lo:.0%}–{hi:.0%}" if percent else f"{lo:.{digits}f}–{hi:.{digits}f}"
+
+
+def format_interval(ci, digits: int = 3, percent: bool = False) -> str:
+    """'95 % CI 0.690–0.786', or '' when there is no interval."""
+    return f"95 % CI {format_bounds(ci, digits, percent)}" if ci else ""
 
 
 def paired_difference(before, after, level: float = LEVEL, resamples: int = RESAMPLES, seed: int = 0) -> dict | None:

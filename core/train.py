@@ -386,13 +386,6 @@ def _best_val_dice(run: RunFolder, monitor: str = "val_image_dice") -> float:
 
 # ---------------------------------------------------------------- finishing
 
-def _seen_by(model_path: str, cases) -> int | None:
-    """How many of these cases the model trained or chose its threshold on (None: no manifest to tell)."""
-    from core.evaluate import seen_in_training
-
-    return seen_in_training(model_path, [lc.case.key for lc in cases])
-
-
 def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, device: str, started: float,
              log=print) -> dict:
     """Reload the best checkpoint, pick the threshold on val, score the test split, write model + card.
@@ -403,7 +396,8 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
     import keras
 
     from core import modelcard
-    from core.evaluate import choose_threshold, dice_difference, predict_cases, score_predictions, summarise
+    from core.evaluate import (choose_threshold, dice_difference, predict_cases, score_predictions, seen_in_training,
+                               summarise)
     from core.inference import Predictor
 
     run.update_status(state="finalizing", message="choosing the threshold and scoring the test split")
@@ -429,7 +423,8 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
             comparison = {"model": settings.compare_with, "threshold": other.threshold,
                           "test_metrics": summarise(other_rows, conflicted),
                           "dice_difference": dice_difference(other_rows, test_rows),
-                          "test_images_it_trained_on": _seen_by(settings.compare_with, loaded_split["test"])}
+                          "test_images_it_trained_on": seen_in_training(
+                              settings.compare_with, [lc.case.key for lc in loaded_split["test"]])}
         except Exception as exc:  # a broken comparison model must not fail the run
             comparison = {"model": settings.compare_with, "error": str(exc)}
     lat = sorted(s.inference_ms for s in test + val)
