@@ -27,7 +27,15 @@ from core import runtime  # imported first: it quiets TensorFlow before Keras lo
 from core.files import read_json, save_model_atomic, write_json_atomic
 
 # Settings that must agree between runs for their weights to be averaged meaningfully.
-MUST_AGREE = ("image_size", "base_filters", "depth", "encoder", "fit_on", "fixed_threshold", "init_weights")
+MUST_AGREE = ("image_size", "base_filters", "depth", "encoder", "fit_on", "fixed_threshold")
+
+
+def starting_point(settings: dict):
+    """What a run's network started from: the model it was initialised from, else the seed of its initial weights."""
+    if settings.get("init_weights"):
+        return ("weights", settings["init_weights"])
+    init_seed = settings.get("init_seed")
+    return ("seed", settings.get("seed", 0) if init_seed is None else init_seed)
 
 
 def average_weight_lists(weight_lists: list[list[np.ndarray]]) -> list[np.ndarray]:
@@ -55,6 +63,9 @@ def check_runs_agree(run_dirs: list[str]) -> list[dict]:
         splits.append(read_manifest(os.path.join(d, "split.json")))
     for d, s, sp in zip(run_dirs[1:], settings[1:], splits[1:]):
         differ = [k for k in MUST_AGREE if s.get(k) != settings[0].get(k)]
+        if starting_point(s) != starting_point(settings[0]):
+            # two networks grown from different random starts are not in one basin: their mean is noise
+            differ.append("starting weights (--init-weights, or --init-seed for runs trained from scratch)")
         if sp != splits[0]:
             differ.append("split")
         if differ:

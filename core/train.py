@@ -55,6 +55,10 @@ class TrainSettings:
     # without this field resume with it.
     augment_strength: str = "basic"
     seed: int = 0
+    # The seed that draws the fresh network's initial weights; None: the same as seed. Two runs that share it
+    # start from the same network and differ only in data order and augmentation, so core.average may
+    # average them. Saved settings without it resume as None.
+    init_seed: int | None = None
     malignancy_weight: float = 0.3
     val_fraction: float = 0.15
     test_fraction: float = 0.15
@@ -524,6 +528,18 @@ def build_model(settings: TrainSettings, log=print):
     return model
 
 
+def fresh_model(settings: TrainSettings, log=print):
+    """build_model with its initial weights drawn from init_seed (else seed); the global seed is then seed again."""
+    import keras
+
+    keras.utils.set_random_seed(settings.seed if settings.init_seed is None else settings.init_seed)
+    model = build_model(settings, log)
+    if settings.init_seed is not None and settings.init_seed != settings.seed:
+        keras.utils.set_random_seed(settings.seed)  # what happens during training follows --seed
+        log(f"initial weights drawn with seed {settings.init_seed}, training with seed {settings.seed}")
+    return model
+
+
 def train(settings: TrainSettings, resume: bool = False, log=print) -> dict:
     """Run (or resume) training into settings.out. Returns the model card."""
     import keras
@@ -568,7 +584,7 @@ def train(settings: TrainSettings, resume: bool = False, log=print) -> dict:
                 for stale in (run.metrics, run.last, run.best, run.model):
                     if os.path.exists(stale):
                         os.remove(stale)
-            model = build_model(settings, log)
+            model = fresh_model(settings, log)
             if settings.init_weights:
                 source = keras.models.load_model(settings.init_weights, compile=False)
                 model.set_weights(source.get_weights())
@@ -617,6 +633,9 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
     ap.add_argument("--augment", choices=sorted(AUGMENT_RANGES), default="strong",
                     help="augmentation ranges (basic: those of the first default model)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--init-seed", type=int,
+                    help="draw the initial weights with this seed instead of --seed (runs that share it may be "
+                         "averaged by core.average)")
     ap.add_argument("--encoder", choices=["mobilenet_v2", "efficientnet_lite0"],
                     help="use a pretrained encoder (see core/encoders.py) instead of the residual one")
     ap.add_argument("--encoder-weights",
@@ -646,7 +665,7 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
     lr_schedule = a.lr_schedule or ("cosine" if a.fit_on == "train+val" else "plateau")
     s = TrainSettings(data=a.data, out=a.out, epochs=a.epochs, image_size=a.image_size, base_filters=a.base_filters,
                       depth=a.depth, batch_size=a.batch_size, learning_rate=a.learning_rate, loss=a.loss,
-                      augment=not a.no_augment, augment_strength=a.augment, seed=a.seed, init_weights=a.init_weights, split_from=a.split_from,
+                      augment=not a.no_augment, augment_strength=a.augment, seed=a.seed, init_seed=a.init_seed, init_weights=a.init_weights, split_from=a.split_from,
                       max_cases=a.max_cases, name=a.name, compare_with=a.compare_with, cleanup_data=a.cleanup_data,
                       select_by=a.select_by, lr_schedule=lr_schedule, fit_on=a.fit_on,
                       fixed_threshold=a.fixed_threshold, encoder=a.encoder,

@@ -26,3 +26,12 @@ def test_guard_limits(tmp_path, dice, fa, auc, code):
     r = run_guard(tmp_path, dice, fa, auc)
     assert r.returncode == code, r.stdout + r.stderr
     assert ("does not ship" in r.stdout) == (code == 3)
+
+
+def test_val_rule_reads_the_validation_figures_only(tmp_path):
+    card = tmp_path / "model.card.json"
+    card.write_text(json.dumps({"test_metrics": {"dice_mean": 0.90, "false_alarm_rate": 0.0, "malignancy_auc": 0.99},
+                                "val_metrics": {"dice_mean": 0.738, "false_alarm_rate": 0.25, "malignancy_auc": 0.88}}))
+    r = subprocess.run([sys.executable, SCRIPT, str(card), "--min-dice", "0.739", "--on", "val"],
+                       capture_output=True, text=True)
+    assert r.returncode == 3 and "on val: Dice 0.738" in r.stdout and "0.990" not in r.stdout

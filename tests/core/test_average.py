@@ -34,7 +34,9 @@ def two_runs(tmp_path_factory):
         out = str(base / f"run{seed}")
         assert train.main(["--data", data, "--out", out, "--epochs", "1", "--image-size", "32", "--base-filters", "4",
                            "--depth", "2", "--batch-size", "4", "--seed", str(seed)]
-                          + (["--split-from", str(base / "run1" / "split.json")] if seed == 2 else [])) == 0
+                          # the second run starts from the first one's initial weights, as a soup needs
+                          + (["--split-from", str(base / "run1" / "split.json"), "--init-seed", "1"]
+                             if seed == 2 else [])) == 0
         runs.append(out)
     return base, data, runs
 
@@ -66,3 +68,39 @@ def test_runs_that_differ_are_refused(two_runs, capsys):
     assert average.main([runs[0], other, "--out", str(base / "bad")]) == 2
     assert "base_filters" in capsys.readouterr().err
     assert not os.path.exists(base / "bad" / "model.keras")
+
+
+def test_runs_from_different_random_starts_are_refused(two_runs, capsys):
+    base, data, runs = two_runs
+    other = str(base / "seed3")
+    assert train.main(["--data", data, "--out", other, "--epochs", "1", "--image-size", "32", "--base-filters", "4",
+                       "--depth", "2", "--batch-size", "4", "--seed", "3",
+                       "--split-from", os.path.join(runs[0], "split.json")]) == 0
+    assert average.main([runs[0], other, "--out", str(base / "bad3")]) == 2
+    assert "starting weights" in capsys.readouterr().err
+    assert not os.path.exists(base / "bad3" / "model.keras")
+
+
+def test_starting_point_by_hand():
+    assert average.starting_point({"seed": 2}) == ("seed", 2)
+    assert average.starting_point({"seed": 2, "init_seed": 0}) == ("seed", 0)
+    assert average.starting_point({"seed": 2, "init_seed": None}) == ("seed", 2)
+    assert average.starting_point({"seed": 2, "init_seed": 5, "init_weights": "a.keras"}) == ("weights", "a.keras")
+
+
+def test_init_seed_draws_the_initial_weights_and_seed_the_rest():
+    import keras
+
+    def settings(seed, init_seed=None):
+        return train.TrainSettings(data="", out="", image_size=32, base_filters=4, depth=2, seed=seed,
+                                   init_seed=init_seed)
+
+    quiet = lambda *_: None  # noqa: E731
+    a = train.fresh_model(settings(1), quiet).get_weights()
+    b = train.fresh_model(settings(2, init_seed=1), quiet)
+    after_b = np.random.rand()
+    keras.utils.set_random_seed(2)
+    assert after_b == np.random.rand()  # training randomness follows --seed, not --init-seed
+    c = train.fresh_model(settings(2), quiet).get_weights()
+    assert all(np.array_equal(x, y) for x, y in zip(a, b.get_weights()))
+    assert not all(np.array_equal(x, y) for x, y in zip(a, c))
