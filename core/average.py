@@ -73,6 +73,24 @@ def check_runs_agree(run_dirs: list[str]) -> list[dict]:
     return settings
 
 
+def worse_than_its_runs(card: dict, sources: list[dict]) -> str | None:
+    """A warning when the average scores below every run it was made from on held-out validation images, else None.
+
+    Same-start runs can still drift into different basins (a decoder trained
+    from a random draw does, early on); their mean is then worse than either.
+    A train+val refit's validation figures are in-sample, so they are not judged.
+    """
+    own = card.get("val_metrics", {}).get("dice_mean")
+    theirs = [s.get("val_dice") for s in sources]
+    if card.get("settings", {}).get("fit_on", "train") != "train" or own is None or None in theirs:
+        return None
+    if own >= min(theirs):
+        return None
+    return (f"the averaged weights score a validation Dice of {own:.3f}, below every run they were made from "
+            f"({', '.join(f'{d:.3f}' for d in theirs)}): the runs did not stay in one basin, so ship one of "
+            f"them instead, or average runs fine-tuned from one trained network (--init-weights)")
+
+
 def average_runs(run_dirs: list[str], out: str, name: str = "averaged", compare_with: str | None = None,
                  data: str | None = None, log=print) -> dict:
     """Average the runs' shipped weights into the run folder OUT, score it as core.train would, return the card."""
@@ -106,11 +124,16 @@ def average_runs(run_dirs: list[str], out: str, name: str = "averaged", compare_
         tr = c.get("training", {})
         sources.append({"run": d, "seed": c.get("settings", {}).get("seed"), "command": c.get("command"),
                         "epochs_run": tr.get("epochs_run"), "duration_s": tr.get("duration_s"),
+                        "val_dice": c.get("val_metrics", {}).get("dice_mean"),
                         "test_metrics": {k: v for k, v in c.get("test_metrics", {}).items() if k != "per_class"}})
     card["training"].update(
         averaged_from=sources, epochs_run=[s["epochs_run"] for s in sources],
         duration_s=round(sum(s["duration_s"] or 0 for s in sources), 1),
         selected_by=f"mean of the weights of {len(sources)} runs' shipped models; " + card["training"]["selected_by"])
+    warning = worse_than_its_runs(card, sources)
+    if warning:
+        log(f"warning: {warning}")
+        card["limitations"] = [warning, *card.get("limitations", [])]
     card["command"] = "python -m core.average " + " ".join(run_dirs) + f" --out {out} --name {name}" + (
         f" --compare-with {compare_with}" if compare_with else "")
     modelcard.write_card(run.model, card)

@@ -104,3 +104,13 @@ def test_init_seed_draws_the_initial_weights_and_seed_the_rest():
     c = train.fresh_model(settings(2), quiet).get_weights()
     assert all(np.array_equal(x, y) for x, y in zip(a, b.get_weights()))
     assert not all(np.array_equal(x, y) for x, y in zip(a, c))
+
+
+def test_an_average_below_all_its_runs_is_flagged_by_hand():
+    card = lambda dice, fit_on="train": {"val_metrics": {"dice_mean": dice}, "settings": {"fit_on": fit_on}}  # noqa: E731
+    runs = [{"val_dice": 0.729}, {"val_dice": 0.722}]
+    warning = average.worse_than_its_runs(card(0.694), runs)
+    assert "0.694" in warning and "0.729, 0.722" in warning and "--init-weights" in warning
+    assert average.worse_than_its_runs(card(0.722), runs) is None  # equal to the weaker run: not flagged
+    assert average.worse_than_its_runs(card(0.60, "train+val"), runs) is None  # in-sample figures are not judged
+    assert average.worse_than_its_runs(card(0.60), [{"val_dice": None}, {"val_dice": 0.7}]) is None
