@@ -16,6 +16,11 @@
 # only). Seed 1 alone is never shipped. The test figures the cards carry are read only after that decision;
 # if the soup falls short they are not read. This is the fourth candidate to face this validation bar, which
 # raises the chance that one passes by luck; that is said wherever its figures are reported.
+# Outcome (2026-11-24, 44 min): seed 1 alone scored validation lesion Dice 0.722 (threshold 0.65), false alarms
+# 3/16, AUC 0.922. The average scored 0.694 (threshold 0.30), false alarms 2/16, AUC 0.880: below both runs,
+# short of 0.739, so it is not shipped and its test figures were not read. Recomputing its BatchNorm
+# statistics gave 0.697 (bench/bn_recalibration_on_val.py runs/lite0_256 runs/lite0_256_seed1), so the two
+# runs' weights left one basin although they started from the same network (bench/check_same_start.py).
 # Usage: bash bench/train_candidate_lite0_soup.sh [BUSI_DIR] [RUNS_DIR]
 set -euo pipefail
 DATA=${1:-../shared/busi/Dataset_BUSI_with_GT}
