@@ -77,6 +77,11 @@ class TrainSettings:
     # U-Net with that pretrained encoder, read from encoder_weights. Saved settings without it resume as None.
     encoder: str | None = None
     encoder_weights: str | None = None
+    # Distillation: the masks the network fits become teacher_weight x the teachers' mean lesion probability
+    # (each teacher also run on the mirror image) + (1 - teacher_weight) x the ground truth. Validation and
+    # test still score against the ground truth. Saved settings without these fields resume without teachers.
+    teachers: list[str] | None = None
+    teacher_weight: float = 0.5
     cleanup_data: bool = False
     name: str = "model"
     extra: dict = field(default_factory=dict)
@@ -114,8 +119,8 @@ class RunFolder:
 
 @dataclass
 class Arrays:
-    """Cached, resized training arrays. x: (N, S, S) uint8; y: (N, S, S) bool;
-    malignant: (N,) 0/1; cls_weight: (N,) weight of the malignancy loss (0 = no label)."""
+    """Cached, resized training arrays. x: (N, S, S) uint8; y: (N, S, S) bool, or float32 in [0, 1] for
+    distillation targets; malignant: (N,) 0/1; cls_weight: (N,) weight of the malignancy loss (0 = no label)."""
 
     keys: list[str]
     x: np.ndarray
@@ -183,8 +188,35 @@ def prepare_data(settings: TrainSettings, run: RunFolder, log=print):
     out = {name: arrays(v) for name, v in split.items()}
     # what the network fits: the train split, or train and val together for a final refit
     out["fit"] = arrays(split["train"] + split["val"]) if settings.fit_on == "train+val" else out["train"]
+    if settings.teachers:
+        fit = out["fit"]
+        soft = teacher_probabilities(settings.teachers, fit.x, log)
+        w = settings.teacher_weight
+        out["fit"] = Arrays(fit.keys, fit.x, (w * soft + (1 - w) * fit.y).astype(np.float32), fit.malignant,
+                            fit.cls_weight)
     loaded_split = {name: [by_key[k] for k in v] for name, v in split.items()}
     return out, loaded_split, report
+
+
+def teacher_probabilities(teachers: list[str], x: np.ndarray, log=print, batch_size: int = 8) -> np.ndarray:
+    """The teachers' mean lesion probability for each (S, S) uint8 image, each teacher also run on the mirror
+    image (flipped back), at the images' own size: (N, S, S) float32."""
+    from core.inference import Predictor
+    from core.preprocess import normalise
+
+    total = np.zeros(x.shape, np.float32)
+    for path in teachers:
+        p = Predictor.load(path)
+        if p.image_size != x.shape[1]:
+            raise ValueError(f"teacher {path} takes {p.image_size}² images, this run {x.shape[1]}²: "
+                             "distil at the teacher's image size")
+        for i in range(0, len(x), batch_size):
+            batch = np.stack([normalise(im) for im in x[i:i + batch_size]])
+            if p.channels != 1:
+                batch = np.repeat(batch, p.channels, axis=-1)
+            total[i:i + batch_size] += p._run(batch)[0] + p._run(batch[:, :, ::-1])[0][:, :, ::-1]
+        log(f"teacher {path}: lesion probabilities for {len(x)} training images (with their mirror images)")
+    return total / (2 * len(teachers))
 
 
 AUGMENT_RANGES = {
@@ -199,7 +231,8 @@ AUGMENT_RANGES = {
 
 
 def _augment(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, strength: str = "basic"):
-    """Same random geometry for image and mask (mask by nearest neighbour), intensity for the image only."""
+    """Same random geometry for image and mask, intensity for the image only. A boolean mask is warped by
+    nearest neighbour and stays boolean; a soft (distillation) mask is warped linearly and stays in [0, 1]."""
     import cv2
 
     r = AUGMENT_RANGES[strength]
@@ -217,8 +250,12 @@ def _augment(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, strength: s
         m = (stretch @ np.vstack([m, [0, 0, 1]]))[:2]
     m[:, 2] += (tx, ty)
     x = cv2.warpAffine(np.ascontiguousarray(x), m, (S, S), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-    y = cv2.warpAffine(np.ascontiguousarray(y).astype(np.uint8), m, (S, S), flags=cv2.INTER_NEAREST,
-                       borderMode=cv2.BORDER_CONSTANT).astype(bool)
+    if y.dtype == bool:
+        y = cv2.warpAffine(np.ascontiguousarray(y).astype(np.uint8), m, (S, S), flags=cv2.INTER_NEAREST,
+                           borderMode=cv2.BORDER_CONSTANT).astype(bool)
+    else:
+        y = np.clip(cv2.warpAffine(np.ascontiguousarray(y, dtype=np.float32), m, (S, S), flags=cv2.INTER_LINEAR,
+                                   borderMode=cv2.BORDER_CONSTANT), 0, 1)
     xf = x.astype(np.float32) / 255.0
     if r["blur"] and rng.random() < r["blur"]:
         xf = cv2.GaussianBlur(xf, (0, 0), rng.uniform(0.5, 1.2))
@@ -641,6 +678,11 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
     ap.add_argument("--encoder-weights",
                     help="the converted pretrained encoder; default weights/encoders/ENCODER.npz "
                          "(bash bench/fetch_mobilenet_v2.sh or bench/fetch_efficientnet_lite0.sh)")
+    ap.add_argument("--teacher", action="append", dest="teachers",
+                    help="distil: fit a blend of the ground truth and this model's lesion probabilities (with its "
+                         "mirror image's); repeat for several teachers, whose outputs are averaged")
+    ap.add_argument("--teacher-weight", type=float, default=0.5,
+                    help="share of the teachers' probabilities in the fitted masks (default 0.5)")
     ap.add_argument("--init-weights", help="start from this model's weights (same width and depth)")
     ap.add_argument("--split-from", help="reuse this split manifest (split.json) instead of making one")
     ap.add_argument("--max-cases", type=int, help="use a class-balanced subset of this many images")
@@ -662,10 +704,12 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
         # a refit trains on the validation images, so a plateau schedule would follow an in-sample curve
         ap.error("--lr-schedule plateau follows the validation curve, and a train+val refit trains on the "
                  "validation images: use --lr-schedule cosine (the refit's default)")
+    if not 0 < a.teacher_weight <= 1:
+        ap.error("--teacher-weight must be above 0 and at most 1")
     lr_schedule = a.lr_schedule or ("cosine" if a.fit_on == "train+val" else "plateau")
     s = TrainSettings(data=a.data, out=a.out, epochs=a.epochs, image_size=a.image_size, base_filters=a.base_filters,
                       depth=a.depth, batch_size=a.batch_size, learning_rate=a.learning_rate, loss=a.loss,
-                      augment=not a.no_augment, augment_strength=a.augment, seed=a.seed, init_seed=a.init_seed, init_weights=a.init_weights, split_from=a.split_from,
+                      augment=not a.no_augment, augment_strength=a.augment, seed=a.seed, init_seed=a.init_seed, teachers=a.teachers, teacher_weight=a.teacher_weight, init_weights=a.init_weights, split_from=a.split_from,
                       max_cases=a.max_cases, name=a.name, compare_with=a.compare_with, cleanup_data=a.cleanup_data,
                       select_by=a.select_by, lr_schedule=lr_schedule, fit_on=a.fit_on,
                       fixed_threshold=a.fixed_threshold, encoder=a.encoder,

@@ -218,3 +218,57 @@ def test_a_refit_refuses_a_schedule_that_follows_the_validation_curve(tmp_path, 
     with pytest.raises(SystemExit) as exc:
         train.parse_args(base + ["--lr-schedule", "plateau"])
     assert exc.value.code == 2 and "use --lr-schedule cosine" in capsys.readouterr().err
+
+
+def test_augmentation_keeps_a_soft_mask_soft_and_in_range():
+    soft = np.full((64, 64), 0.4, np.float32)
+    image = np.full((64, 64), 128, np.uint8)
+    x, y = train._augment(image, soft, np.random.default_rng(5), "strong")
+    assert y.dtype == np.float32 and 0.0 <= y.min() and y.max() <= 1.0
+    # linear warping of a constant field keeps it constant away from the border it pulls in
+    assert np.allclose(y[28:36, 28:36], 0.4, atol=1e-5)
+
+
+def _identity_teacher(path, size=16):
+    """A one-layer 'teacher' whose lesion probability is the normalised image itself (1x1 convolution, weight 1)."""
+    import keras
+
+    inp = keras.Input((size, size, 1))
+    conv = keras.layers.Conv2D(1, 1, use_bias=False, kernel_initializer="ones")
+    keras.Model(inp, conv(inp)).save(path)
+    return str(path)
+
+
+def test_teacher_probabilities_flip_back_and_average_by_hand(tmp_path):
+    teacher = _identity_teacher(tmp_path / "identity.keras")
+    x = np.zeros((3, 16, 16), np.uint8)
+    x[:, :, :4] = 255  # left edge bright: a mirror image not flipped back would put it on the right
+    x[1, 8, 8] = 51
+    got = train.teacher_probabilities([teacher, teacher], x, log=lambda *_: None, batch_size=2)
+    assert got.shape == (3, 16, 16) and got.dtype == np.float32
+    assert np.allclose(got, x / 255.0, atol=1e-6)
+    with pytest.raises(ValueError, match="distil at the teacher's image size"):
+        train.teacher_probabilities([teacher], np.zeros((1, 32, 32), np.uint8), log=lambda *_: None)
+
+
+def test_distillation_fits_the_blend_and_scores_against_the_ground_truth(trained_run, tmp_path):
+    data, teacher_run = trained_run
+    teacher = os.path.join(teacher_run, "model.keras")
+    settings, _ = train.parse_args(["--data", data, "--out", str(tmp_path / "student"), "--epochs", "1",
+                                    "--image-size", "32", "--base-filters", "4", "--depth", "2", "--batch-size",
+                                    "4", "--split-from", os.path.join(teacher_run, "split.json"),
+                                    "--teacher", teacher, "--teacher-weight", "0.25"])
+    run = train.RunFolder(settings.out)
+    arrays, _, _ = train.prepare_data(settings, run, log=lambda *_: None)
+    soft = train.teacher_probabilities([teacher], arrays["train"].x, log=lambda *_: None)
+    assert arrays["fit"].y.dtype == np.float32 and arrays["train"].y.dtype == bool  # validation data untouched
+    assert np.allclose(arrays["fit"].y, 0.25 * soft + 0.75 * arrays["train"].y, atol=1e-6)
+    card = train.train(settings, log=lambda *_: None)
+    assert card["settings"]["teachers"] == [teacher] and card["settings"]["teacher_weight"] == 0.25
+    assert card["val_metrics"]["n_images"] == len(arrays["val"].keys)
+
+
+def test_teacher_weight_out_of_range_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        train.parse_args(["--data", "d", "--out", str(tmp_path), "--teacher", "t.keras", "--teacher-weight", "0"])
+    assert "--teacher-weight" in capsys.readouterr().err
