@@ -132,6 +132,10 @@ class Predictor:
             mask, mal = out.numpy(), None
         return mask[..., 0], mal
 
+    def forward_batch(self, batch: np.ndarray) -> np.ndarray:
+        """(N, S, S, C) model inputs -> (N, S, S) lesion probabilities at the model's resolution."""
+        return self._run(batch)[0]
+
     def model_input(self, gray: np.ndarray) -> np.ndarray:
         x = to_model_input(gray, self.image_size)
         if self.channels != 1:

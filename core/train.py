@@ -214,7 +214,7 @@ def teacher_probabilities(teachers: list[str], x: np.ndarray, log=print, batch_s
             batch = np.stack([normalise(im) for im in x[i:i + batch_size]])
             if p.channels != 1:
                 batch = np.repeat(batch, p.channels, axis=-1)
-            total[i:i + batch_size] += p._run(batch)[0] + p._run(batch[:, :, ::-1])[0][:, :, ::-1]
+            total[i:i + batch_size] += p.forward_batch(batch) + p.forward_batch(batch[:, :, ::-1])[:, :, ::-1]
         log(f"teacher {path}: lesion probabilities for {len(x)} training images (with their mirror images)")
     return total / (2 * len(teachers))
 
