@@ -34,7 +34,7 @@ def main(argv=None) -> int:
     ap.add_argument("--other-seed", type=int, default=5)
     a = ap.parse_args(argv)
     saved = read_json(os.path.join(a.run, "settings.json"), {})
-    s = train.TrainSettings(**{k: v for k, v in saved.items() if k in train.TrainSettings.__dataclass_fields__})
+    s = train.TrainSettings.from_saved(saved)
     own_seed = s.seed if s.init_seed is None else s.init_seed
     trained = {w.path: w.numpy() for w in keras.models.load_model(os.path.join(a.run, "model.keras"),
                                                                   compile=False).weights}

@@ -39,9 +39,9 @@ def main(argv=None) -> int:
     p = Predictor.load(a.model)
     x = np.random.default_rng(0).random((1, p.image_size, p.image_size, p.channels)).astype(np.float32)
     pair = np.concatenate([x, x[:, :, ::-1]], axis=0)
-    p._run(pair)  # trace the batch-of-2 shape before timing it
+    p.forward_batch(pair)  # trace the batch-of-2 shape before timing it
     for r in range(1, a.rounds + 1):
-        one, two = median_ms(lambda: p._run(x), a.n), median_ms(lambda: p._run(pair), a.n)
+        one, two = median_ms(lambda: p.forward_batch(x), a.n), median_ms(lambda: p.forward_batch(pair), a.n)
         print(f"round {r}: forward, batch of 1 {one:.1f} ms; batch of 2 (image and mirror) {two:.1f} ms; "
               f"flip TTA costs {two / one:.2f}x")
     return 0

@@ -101,8 +101,7 @@ def average_runs(run_dirs: list[str], out: str, name: str = "averaged", compare_
 
     started = time.time()
     saved = check_runs_agree(run_dirs)
-    fields = {k: v for k, v in saved[0].items() if k in TrainSettings.__dataclass_fields__}
-    settings = TrainSettings(**fields)
+    settings = TrainSettings.from_saved(saved[0])
     settings.out, settings.name, settings.compare_with = out, name, compare_with
     settings.data = data or settings.data
     settings.split_from = os.path.join(run_dirs[0], "split.json")

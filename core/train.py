@@ -86,6 +86,11 @@ class TrainSettings:
     name: str = "model"
     extra: dict = field(default_factory=dict)
 
+    @classmethod
+    def from_saved(cls, saved: dict) -> "TrainSettings":
+        """Settings read back from a run's settings.json; fields this version no longer knows are dropped."""
+        return cls(**{k: v for k, v in saved.items() if k in cls.__dataclass_fields__})
+
 
 class RunFolder:
     """Paths of a run folder, and the atomic status writer."""
@@ -589,7 +594,7 @@ def train(settings: TrainSettings, resume: bool = False, log=print) -> dict:
         saved = read_json(run.settings, {})
         saved.update(epochs=settings.epochs, out=settings.out)
         extra = settings.extra
-        settings = TrainSettings(**{k: v for k, v in saved.items() if k in TrainSettings.__dataclass_fields__})
+        settings = TrainSettings.from_saved(saved)
         settings.extra = {**saved.get("extra", {}), **extra}
     write_json_atomic(run.settings, asdict(settings))
     run.update_status(state="loading_data", epoch=run.epochs_done() if resume else 0, epochs=settings.epochs,
