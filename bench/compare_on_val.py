@@ -7,6 +7,11 @@ validation images are read: this script exists to choose between recipes without
 touching the test split. For each variant it picks the threshold the way training
 does (``core.evaluate.choose_threshold``) and prints mean and median lesion Dice,
 false alarms on normal images and malignancy AUC.
+
+That threshold is fitted on the same images it is scored on. For a model as
+trained it is the card's own, but a new variant (flip, average) gets an
+in-sample threshold that flatters it: bench/mirror_on_val.py scores the flip
+at each model's card threshold instead, and found no measurable gain.
 """
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ normal images, malignancy AUC), with 95 % intervals (core.intervals) for the
 three headline figures. The same functions serve the training
 command's model card, the Evaluate page and the command line:
 
-    python -m core.evaluate --data DIR [--weights PATH] [--threshold T] [--out DIR] [--split test]
+    python -m core.evaluate --data DIR [--weights PATH] [--threshold T] [--out DIR] [--split test] [--mirror]
 """
 from __future__ import annotations
 
@@ -38,11 +38,12 @@ class Scored:
     inference_ms: float
 
 
-def predict_cases(predictor, loaded: list[LoadedCase], progress=None) -> list[Scored]:
-    """Run the model on each case once; progress(i, n) is called after each image."""
+def predict_cases(predictor, loaded: list[LoadedCase], progress=None, mirror: bool = False) -> list[Scored]:
+    """Run the model on each case once (with its mirror image too when mirror=True; see
+    Predictor.predict); progress(i, n) is called after each image."""
     out = []
     for i, lc in enumerate(loaded):
-        p = predictor.predict(lc.gray)
+        p = predictor.predict(lc.gray, mirror=mirror)
         out.append(Scored(lc, p.probability, p.malignancy, p.inference_ms))
         if progress:
             progress(i + 1, len(loaded))
@@ -201,10 +202,11 @@ class Evaluation:
     scored: list[Scored]
     problems: list[str]
     seen: int | None = None  # images here that the model trained or was tuned on: its figures on them are optimistic
+    mirror: bool = False  # each image's answer was averaged with its mirror image's
 
 
 def evaluate_folder(predictor, data: str, threshold: float | None = None, split: str | None = None,
-                    progress=None, manifest: str | None = None) -> Evaluation:
+                    progress=None, manifest: str | None = None, mirror: bool = False) -> Evaluation:
     """Score a model on a BUSI-shaped folder, or only on one side of a split manifest
     (the model's own unless ``manifest`` names another, e.g. to compare two models on the same images)."""
     from core.audit import group_cases
@@ -225,11 +227,11 @@ def evaluate_folder(predictor, data: str, threshold: float | None = None, split:
             raise ValueError(f"none of the model's {split} images are in {dataset.root}")
     loaded = load_cases(cases, problems)
     threshold = predictor.threshold if threshold is None else threshold
-    scored = predict_cases(predictor, loaded, progress)
+    scored = predict_cases(predictor, loaded, progress, mirror)
     rows = score_predictions(scored, threshold)
     conflicted = group_cases(loaded).conflicted_keys if len(loaded) > 1 else set()
     return Evaluation(predictor.path, threshold, rows, summarise(rows, conflicted), scored, problems,
-                      seen_in_training(predictor.path, [r["key"] for r in rows]))
+                      seen_in_training(predictor.path, [r["key"] for r in rows]), mirror)
 
 
 def seen_warning(ev: Evaluation) -> str:
@@ -285,7 +287,8 @@ def format_summary(ev: Evaluation) -> str:
     s = ev.summary
     f = lambda v, d=3: "—" if v is None else f"{v:.{d}f}"  # noqa: E731
     ci = lambda c: f" ({format_interval(c)})" if c else ""  # noqa: E731
-    lines = [f"model: {ev.model}  threshold: {ev.threshold}",
+    lines = [f"model: {ev.model}  threshold: {ev.threshold}" + ("  (each image averaged with its mirror image)"
+                                                                 if ev.mirror else ""),
              f"images: {s['n_images']} ({s['n_lesion']} with a lesion, {s['n_normal']} normal)",
              f"lesion images: mean Dice {f(s['dice_mean'])}{ci(s.get('dice_mean_ci'))}, median Dice {f(s['dice_median'])}, "
              f"mean IoU {f(s['iou_mean'])}, HD95 median {f(s['hd95_median_px'], 1)} px",
@@ -314,6 +317,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threshold", type=float, help="default: the model card's")
     ap.add_argument("--split", choices=["train", "val", "test"], help="only this side of the model's split manifest")
     ap.add_argument("--out", help="folder for per_image.csv and summary.json")
+    ap.add_argument("--mirror", action="store_true",
+                    help="also run each image's left-right mirror and average the two answers (about 1.8x the forward time)")
     a = ap.parse_args(argv)
     try:
         predictor = Predictor.load(a.weights or active_model_path())
@@ -321,7 +326,7 @@ def main(argv=None) -> int:
 
         bar = tqdm(unit="img", file=sys.stderr)
         ev = evaluate_folder(predictor, a.data, a.threshold, a.split,
-                             progress=lambda i, n: (setattr(bar, "total", n), bar.update(1)))
+                             progress=lambda i, n: (setattr(bar, "total", n), bar.update(1)), mirror=a.mirror)
         bar.close()
     except (ModelLoadError, FileNotFoundError, ValueError) as exc:
         print(exc, file=sys.stderr)
@@ -336,7 +341,8 @@ def main(argv=None) -> int:
         from core.files import write_json_atomic
 
         write_json_atomic(os.path.join(a.out, "summary.json"), {"model": ev.model, "threshold": ev.threshold,
-                                                                "data": os.path.abspath(a.data), **ev.summary})
+                                                                "mirror": ev.mirror, "data": os.path.abspath(a.data),
+                                                                **ev.summary})
         print(f"per-image figures in {os.path.join(a.out, 'per_image.csv')}")
     return 0
 

@@ -142,10 +142,26 @@ class Predictor:
             x = np.repeat(x, self.channels, axis=-1)
         return x
 
-    def predict(self, gray: np.ndarray) -> Prediction:
-        """(H, W) uint8 gray -> Prediction with an (H, W) probability map."""
+    def predict(self, gray: np.ndarray, mirror: bool = False) -> Prediction:
+        """(H, W) uint8 gray -> Prediction with an (H, W) probability map.
+
+        mirror=True also runs the left-right mirror image in the same batch and
+        averages the two answers (flip test-time augmentation): the mirror's
+        probability map is flipped back first, and the two malignancy
+        probabilities are averaged. It exists to be measured (core.evaluate
+        --mirror, bench/mirror_on_val.py), not offered: at each model's own
+        threshold it moved validation Dice by -0.005 to +0.012 over seven
+        models, none distinguishable from zero, for about 1.8x the forward
+        pass (bench/flip_cost.py). So the app and core.predict never use it.
+        """
         t0 = time.perf_counter()
-        prob, mal = self._run(self.model_input(gray)[None])
+        x = self.model_input(gray)[None]
+        if mirror:
+            prob, mal = self._run(np.concatenate([x, x[:, :, ::-1]], axis=0))
+            prob = 0.5 * (prob[:1] + prob[1:, :, ::-1])
+            mal = None if mal is None else mal[:2].mean(keepdims=True)
+        else:
+            prob, mal = self._run(x)
         full = probability_to_original(prob[0], gray.shape[0], gray.shape[1])
         ms = (time.perf_counter() - t0) * 1000.0
         return Prediction(full, None if mal is None else float(mal[0]), ms)

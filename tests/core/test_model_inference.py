@@ -89,3 +89,36 @@ def test_train_command_and_page_offer_exactly_the_losses_the_model_defines():
     from core.train import LOSS_LABELS
 
     assert set(LOSS_LABELS) == set(LOSSES)
+
+
+def shift_model(size=16):
+    """A model whose answers tell the image from its mirror image: the mask output at column j is the
+    input at column j-1 (a 1×3 convolution with weights [1, 0, 0]), and the malignancy output is the
+    top-left input pixel."""
+    import keras
+
+    inp = keras.Input((size, size, 1))
+    conv = keras.layers.Conv2D(1, (1, 3), padding="same", use_bias=False, name="mask")
+    mask = conv(inp)
+    conv.set_weights([np.array([1.0, 0.0, 0.0], np.float32).reshape(1, 3, 1, 1)])
+    corner = keras.layers.Flatten()(keras.layers.Cropping2D(((0, size - 1), (0, size - 1)))(inp))
+    return keras.Model(inp, [mask, corner])
+
+
+def test_mirror_averages_the_answer_with_the_mirror_images_flipped_back():
+    p = Predictor(shift_model(), "shift.keras", {"threshold": 0.5})
+    gray = np.random.default_rng(3).integers(0, 255, (16, 16), dtype=np.uint8)
+    x = p.model_input(gray)[..., 0]
+    left = np.pad(x, ((0, 0), (1, 0)))[:, :16]   # x at column j-1, zero beyond the edge
+    right = np.pad(x, ((0, 0), (0, 1)))[:, 1:]   # x at column j+1: the mirror image's answer, flipped back
+    plain, mirrored = p.predict(gray), p.predict(gray, mirror=True)
+    np.testing.assert_allclose(plain.probability, np.clip(left, 0, 1), atol=1e-6)
+    np.testing.assert_allclose(mirrored.probability, np.clip((left + right) / 2, 0, 1), atol=1e-6)
+    assert plain.malignancy == pytest.approx(x[0, 0], abs=1e-6)
+    assert mirrored.malignancy == pytest.approx((x[0, 0] + x[0, 15]) / 2, abs=1e-6)
+
+
+def test_mirror_works_for_a_single_output_model_at_another_size(tmp_path):
+    p = Predictor(build_classic_unet((32, 32, 1), base_filters=2), "classic.h5", None)
+    out = p.predict(np.full((40, 50), 90, np.uint8), mirror=True)
+    assert out.probability.shape == (40, 50) and out.malignancy is None

@@ -118,6 +118,19 @@ def test_evaluate_command_says_when_the_figures_are_not_held_out(trained_run, ca
     assert "not held-out" not in capsys.readouterr().err  # an ordinary run never trained on val
 
 
+def test_evaluate_command_mirror_flag_scores_the_mirror_averaged_maps(trained_run, tmp_path):
+    data, out = trained_run
+    model = os.path.join(out, "model.keras")
+    assert evaluate.main(["--data", data, "--weights", model, "--split", "test", "--mirror",
+                          "--out", str(tmp_path / "ev")]) == 0
+    assert json.load(open(tmp_path / "ev" / "summary.json"))["mirror"] is True
+    p = Predictor.load(model)
+    ev = evaluate.evaluate_folder(p, data, split="test", mirror=True)
+    assert ev.mirror and "averaged with its mirror image" in evaluate.format_summary(ev)
+    for s in ev.scored:
+        np.testing.assert_array_equal(s.probability, p.predict(s.case.gray, mirror=True).probability)
+
+
 def test_training_on_a_broken_folder_fails_cleanly(tmp_path):
     (tmp_path / "empty").mkdir()
     out = tmp_path / "run"
