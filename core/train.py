@@ -82,6 +82,11 @@ class TrainSettings:
     # test still score against the ground truth. Saved settings without these fields resume without teachers.
     teachers: list[str] | None = None
     teacher_weight: float = 0.5
+    # Emphasis: these case keys appear `emphasis` times in every epoch of the fitted images instead of once
+    # (a hard, rare kind of image the network otherwise gives up on, e.g. bench/axillary_keys.txt). The keys
+    # are stored, not the file's name, so a run can be repeated. Saved settings without them resume without.
+    emphasised: list[str] | None = None
+    emphasis: int = 1
     cleanup_data: bool = False
     name: str = "model"
     extra: dict = field(default_factory=dict)
@@ -199,8 +204,26 @@ def prepare_data(settings: TrainSettings, run: RunFolder, log=print):
         w = settings.teacher_weight
         out["fit"] = Arrays(fit.keys, fit.x, (w * soft + (1 - w) * fit.y).astype(np.float32), fit.malignant,
                             fit.cls_weight)
+    if settings.emphasised and settings.emphasis > 1:
+        out["fit"] = repeat_emphasised(out["fit"], set(settings.emphasised), settings.emphasis, log)
     loaded_split = {name: [by_key[k] for k in v] for name, v in split.items()}
     return out, loaded_split, report
+
+
+def repeat_emphasised(fit: Arrays, keys: set[str], times: int, log=print) -> Arrays:
+    """The fitted arrays with each image named in keys present `times` times; the others once.
+    The repeats are views of the same decoded image, augmented afresh each time they are drawn."""
+    index = np.concatenate([np.full(times if k in keys else 1, i) for i, k in enumerate(fit.keys)]).astype(int)
+    n = sum(k in keys for k in fit.keys)
+    log(f"emphasis: {n} of the {len(fit.keys)} fitted images appear {times} times per epoch "
+        f"({len(index)} draws per epoch)")
+    return Arrays([fit.keys[i] for i in index], fit.x[index], fit.y[index], fit.malignant[index], fit.cls_weight[index])
+
+
+def read_key_list(path: str) -> list[str]:
+    """Case keys, one per line, from a file such as bench/axillary_keys.txt; '#' starts a comment line."""
+    with open(path) as fh:
+        return [line.strip() for line in fh if line.strip() and not line.lstrip().startswith("#")]
 
 
 def teacher_probabilities(teachers: list[str], x: np.ndarray, log=print, batch_size: int = 8) -> np.ndarray:
@@ -688,6 +711,9 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
                          "mirror image's); repeat for several teachers, whose outputs are averaged")
     ap.add_argument("--teacher-weight", type=float, default=0.5,
                     help="share of the teachers' probabilities in the fitted masks (default 0.5)")
+    ap.add_argument("--emphasise", metavar="KEYS_FILE",
+                    help="case keys (one per line, e.g. bench/axillary_keys.txt) to draw --emphasis times per epoch")
+    ap.add_argument("--emphasis", type=int, default=4, help="how many times each --emphasise image is drawn (default 4)")
     ap.add_argument("--init-weights", help="start from this model's weights (same width and depth)")
     ap.add_argument("--split-from", help="reuse this split manifest (split.json) instead of making one")
     ap.add_argument("--max-cases", type=int, help="use a class-balanced subset of this many images")
@@ -711,10 +737,22 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
                  "validation images: use --lr-schedule cosine (the refit's default)")
     if not 0 < a.teacher_weight <= 1:
         ap.error("--teacher-weight must be above 0 and at most 1")
+    emphasised = None
+    if a.emphasise:
+        if a.emphasis < 1:
+            ap.error("--emphasis must be at least 1")
+        try:
+            emphasised = read_key_list(a.emphasise)
+        except OSError as exc:
+            ap.error(f"--emphasise: cannot read {a.emphasise}: {exc.strerror}")
+        if not emphasised:
+            ap.error(f"--emphasise: {a.emphasise} names no case keys")
     lr_schedule = a.lr_schedule or ("cosine" if a.fit_on == "train+val" else "plateau")
     s = TrainSettings(data=a.data, out=a.out, epochs=a.epochs, image_size=a.image_size, base_filters=a.base_filters,
                       depth=a.depth, batch_size=a.batch_size, learning_rate=a.learning_rate, loss=a.loss,
-                      augment=not a.no_augment, augment_strength=a.augment, seed=a.seed, init_seed=a.init_seed, teachers=a.teachers, teacher_weight=a.teacher_weight, init_weights=a.init_weights, split_from=a.split_from,
+                      augment=not a.no_augment, augment_strength=a.augment, seed=a.seed, init_seed=a.init_seed, teachers=a.teachers, teacher_weight=a.teacher_weight,
+                      emphasised=emphasised, emphasis=a.emphasis if emphasised else 1,
+                      init_weights=a.init_weights, split_from=a.split_from,
                       max_cases=a.max_cases, name=a.name, compare_with=a.compare_with, cleanup_data=a.cleanup_data,
                       select_by=a.select_by, lr_schedule=lr_schedule, fit_on=a.fit_on,
                       fixed_threshold=a.fixed_threshold, encoder=a.encoder,
