@@ -37,6 +37,9 @@ def home() -> None:
                 m3.metric("Malignancy AUC", "—" if auc is None else f"{auc:.3f}")
                 st.caption(f"On its own held-out test split ({t.get('n_images')} BUSI images, near-duplicates "
                            f"kept on one side). Default threshold {card.get('threshold')}. {interval_caption(t)}")
+                if card.get("limitations"):
+                    with st.expander("Known limits of this model"):
+                        st.markdown("\n".join(f"- {x}" for x in card["limitations"]))
             else:
                 st.info("This model has no model card, so its accuracy is unknown.")
     with col2:

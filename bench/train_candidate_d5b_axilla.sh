@@ -19,6 +19,13 @@
 #   without emphasis), split into the 8 axillary and the 70 other lesions. The recipe "works" for a later
 #   train+val refit only if the axillary mean rises by >= 0.2, the other 70 lose no more than 0.01
 #   (paired mean), and validation false alarms stay <= 25 %. That refit would need its own rule.
+# Outcome (2026-11-25, 46 min): validation lesion Dice 0.713 (threshold 0.45), false alarms 4/16, AUC 0.974:
+# (a) fails, so it does not ship and its test figures were not read. Paired against D5B on validation
+# (bench/paired_difference.py --keys bench/axillary_keys.txt): all 78 lesions +0.007 (-0.019 to +0.034);
+# the 8 axillary +0.051 (one benign node found, Dice 0.41; six still 0); the other 70 +0.002. The axillary
+# rise is far short of 0.2, so the recipe does not "work" and no refit follows. On the train split the
+# emphasis did make the network fit the 15 axillary frames (in-sample Dice 0.27 -> 0.63): it memorises
+# the few nodes it is shown and does not learn nodes in general. bench/RESULTS.md has the figures.
 # Usage: bash bench/train_candidate_d5b_axilla.sh [BUSI_DIR] [RUNS_DIR]
 set -euo pipefail
 DATA=${1:-../shared/busi/Dataset_BUSI_with_GT}

@@ -19,11 +19,18 @@ INTENDED_USE = (
     "Research decision support for segmenting breast lesions in B-mode ultrasound images, "
     "reviewed by a clinician. Not a diagnosis, and not a medical device."
 )
+# Measured on 2026-11-25 (bench/RESULTS.md, "Axillary lymph nodes"): true of every model trained here so far.
+AXILLARY_LIMITATION = (
+    "Benign axillary lymph nodes are missed. BUSI files some scans of normal-looking axillary nodes (frames "
+    "labelled 'AXILLA') as benign lesions. Of the 7 in the validation split, five models trained without them "
+    "found none, and a sixth trained to emphasise such frames found one, partly. The test split holds no such "
+    "frame, so its figures do not show this.")
 LIMITATIONS = [
     "Trained on BUSI only: one centre (Baheya Hospital, Cairo), one acquisition period, women aged 25-75.",
     "Images with lesions only from BUSI classes; other pathologies and devices are untested.",
     "The malignancy probability comes from a small head trained on a few hundred lesions; it is not calibrated for clinical use.",
     "Figures on the card come from a held-out split of the same dataset; expect lower figures on other scanners.",
+    AXILLARY_LIMITATION,
 ]
 
 

@@ -285,3 +285,33 @@ def test_teacher_weight_out_of_range_is_refused(tmp_path, capsys):
     with pytest.raises(SystemExit):
         train.parse_args(["--data", "d", "--out", str(tmp_path), "--teacher", "t.keras", "--teacher-weight", "0"])
     assert "--teacher-weight" in capsys.readouterr().err
+
+
+def test_emphasised_images_are_drawn_that_many_times_and_the_rest_once():
+    x = np.arange(3 * 2 * 2, dtype=np.uint8).reshape(3, 2, 2)
+    fit = train.Arrays(["a", "b", "c"], x, x > 5, np.array([0, 1, 0], np.float32), np.array([1, 2, 3], np.float32))
+    out = train.repeat_emphasised(fit, {"b", "z"}, 3, log=lambda *_: None)  # "z" is not among the fitted images
+    assert out.keys == ["a", "b", "b", "b", "c"]
+    assert np.array_equal(out.x, x[[0, 1, 1, 1, 2]]) and np.array_equal(out.y, (x > 5)[[0, 1, 1, 1, 2]])
+    assert out.malignant.tolist() == [0, 1, 1, 1, 0] and out.cls_weight.tolist() == [1, 2, 2, 2, 3]
+
+
+def test_emphasise_reads_keys_skipping_comments_and_the_run_fits_the_repeats(trained_run, tmp_path, capsys):
+    data, teacher_run = trained_run
+    split = json.load(open(os.path.join(teacher_run, "split.json")))["split"]
+    keys = tmp_path / "keys.txt"
+    keys.write_text(f"# two training images\n{split['train'][0]}\n\n{split['train'][1]}\n")
+    settings, _ = train.parse_args(["--data", data, "--out", str(tmp_path / "run"), "--epochs", "1",
+                                    "--image-size", "32", "--base-filters", "4", "--depth", "2",
+                                    "--split-from", os.path.join(teacher_run, "split.json"),
+                                    "--emphasise", str(keys), "--emphasis", "3"])
+    assert settings.emphasised == split["train"][:2] and settings.emphasis == 3
+    arrays, _, _ = train.prepare_data(settings, train.RunFolder(settings.out), log=lambda *_: None)
+    assert len(arrays["fit"].keys) == len(split["train"]) + 4 and len(arrays["train"].keys) == len(split["train"])
+    assert arrays["fit"].keys.count(split["train"][1]) == 3
+    for bad, words in ((tmp_path / "missing.txt", "cannot read"), (tmp_path / "empty.txt", "names no case keys")):
+        if "empty" in bad.name:
+            bad.write_text("# nothing here\n")
+        with pytest.raises(SystemExit):
+            train.parse_args(["--data", "d", "--out", str(tmp_path), "--emphasise", str(bad)])
+        assert words in capsys.readouterr().err

@@ -34,6 +34,19 @@ def test_home_shows_model_device_and_disclaimer(isolated_dirs):
     assert "CPU" in text or "GPU" in text
 
 
+def test_home_lists_the_shipped_cards_known_limits(isolated_dirs):
+    import json
+
+    weights, _ = isolated_dirs
+    shipped = json.load(open(os.path.join(ROOT, "weights", "default.card.json")))["limitations"]
+    card = json.load(open(weights / "default.card.json"))
+    json.dump({**card, "limitations": shipped}, open(weights / "default.card.json", "w"))
+    at = app()
+    (limits,) = [e for e in at.expander if e.label == "Known limits of this model"]
+    text = " ".join(str(m.value) for m in limits.markdown)
+    assert "Benign axillary lymph nodes are missed" in text and "Trained on BUSI only" in text
+
+
 def test_segment_page_says_plainly_when_there_is_no_model(isolated_dirs):
     weights, _ = isolated_dirs
     os.remove(weights / "default.keras")
