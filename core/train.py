@@ -212,7 +212,7 @@ def prepare_data(settings: TrainSettings, run: RunFolder, log=print):
 
 def repeat_emphasised(fit: Arrays, keys: set[str], times: int, log=print) -> Arrays:
     """The fitted arrays with each image named in keys present `times` times; the others once.
-    The repeats are views of the same decoded image, augmented afresh each time they are drawn."""
+    The repeats are copies of the same decoded image, each augmented afresh when it is drawn."""
     index = np.concatenate([np.full(times if k in keys else 1, i) for i, k in enumerate(fit.keys)]).astype(int)
     n = sum(k in keys for k in fit.keys)
     log(f"emphasis: {n} of the {len(fit.keys)} fitted images appear {times} times per epoch "
