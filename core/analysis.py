@@ -27,6 +27,7 @@ from core.imageio import (
 from core.inference import mask_at
 from core.measure import Measurements, measure
 from core.metrics import dice, iou
+from core.modelcard import AXILLARY_LIMITATION
 from core.overlay import lesion_overlay
 
 
@@ -138,7 +139,11 @@ def no_lesion_words(analysis: Analysis, threshold: float, card: dict | None) -> 
                  "(Dice below 0.3)")
     else:
         text += " Like any model, this one misses some lesions"
-    return text + ": if you see a lesion, check the probability heatmap or lower the threshold, and trust your own reading."
+    text += ": if you see a lesion, check the probability heatmap or lower the threshold, and trust your own reading."
+    if AXILLARY_LIMITATION in (card or {}).get("limitations", []):
+        text += (" It does not mark benign axillary lymph nodes, which BUSI labels as lesions, so an empty result on "
+                 "an axillary scan says nothing about the node (see the model's known limits on the Home page).")
+    return text
 
 
 def malignancy_words(p: float | None) -> str:

@@ -84,3 +84,13 @@ def test_no_lesion_words_give_the_peak_probability_and_the_models_miss_count():
     assert "missed or mostly missed 10 of 76 lesions" in text
     # a model without those figures on its card says so in general terms, inventing no number
     assert "misses some lesions" in an.no_lesion_words(a, 0.5, None)
+    assert "axillary" not in text  # only a card that lists the axillary limit makes the page mention it
+
+
+def test_no_lesion_words_warn_about_axillary_nodes_when_the_card_lists_that_limit():
+    from core.modelcard import AXILLARY_LIMITATION
+
+    a = an.Analysis("x.png", None, np.zeros((4, 5), np.float32), None, 1.0)
+    text = an.no_lesion_words(a, 0.5, {"limitations": ["Trained on BUSI only.", AXILLARY_LIMITATION]})
+    assert text.endswith("an empty result on an axillary scan says nothing about the node "
+                         "(see the model's known limits on the Home page).")
