@@ -26,18 +26,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from core.data import load_cases, scan_busi  # noqa: E402
 from core.evaluate import Scored, choose_threshold, manifest_for, score_predictions, summarise  # noqa: E402
 from core.inference import Predictor  # noqa: E402
-from core.preprocess import probability_to_original  # noqa: E402
 from core.split import read_manifest  # noqa: E402
 
 
 def probabilities(predictor: Predictor, gray: np.ndarray, flip: bool) -> tuple[np.ndarray, float]:
     """Full-resolution lesion probability and malignancy, optionally averaged with the mirrored image's."""
-    x = predictor.model_input(gray)[None]
-    if flip:
-        x = np.concatenate([x, x[:, :, ::-1]], 0)
-    prob, mal = predictor._run(x)
-    p = (prob[0] + prob[1][:, ::-1]) / 2 if flip else prob[0]
-    return probability_to_original(p, *gray.shape[:2]), float(np.mean(mal))
+    out = predictor.predict(gray, mirror=flip)
+    return out.probability, out.malignancy
 
 
 def report(name: str, loaded, outputs) -> None:

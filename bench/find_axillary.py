@@ -42,12 +42,13 @@ def text_pixels(gray: np.ndarray) -> np.ndarray:
 
 
 def label_score(gray: np.ndarray, templates: list[np.ndarray]) -> float:
+    text = text_pixels(gray)  # once per image, not once per template and scale
     best = 0.0
     for t in templates:
         for s in SCALES:
             ts = cv2.resize(t, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
             if ts.shape[0] < gray.shape[0] and ts.shape[1] < gray.shape[1] and ts.any():
-                best = max(best, float(cv2.matchTemplate(text_pixels(gray), ts, cv2.TM_CCOEFF_NORMED).max()))
+                best = max(best, float(cv2.matchTemplate(text, ts, cv2.TM_CCOEFF_NORMED).max()))
     return best
 
 

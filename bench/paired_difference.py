@@ -51,7 +51,7 @@ def main(argv=None) -> int:
     report("all", keys, a, b, args.resamples)
     if args.keys:
         sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        from core.train import read_key_list
+        from core.data import read_key_list
 
         named = set(read_key_list(args.keys))
         report(f"named in {os.path.basename(args.keys)}", [k for k in keys if k in named], a, b, args.resamples)

@@ -132,9 +132,16 @@ class Predictor:
             mask, mal = out.numpy(), None
         return mask[..., 0], mal
 
-    def forward_batch(self, batch: np.ndarray) -> np.ndarray:
-        """(N, S, S, C) model inputs -> (N, S, S) lesion probabilities at the model's resolution."""
-        return self._run(batch)[0]
+    def _run_mirrored(self, batch: np.ndarray):
+        """As _run, each answer averaged with its left-right mirror image's (flipped back), in one batch."""
+        n = len(batch)
+        prob, mal = self._run(np.concatenate([batch, batch[:, :, ::-1]], axis=0))
+        return 0.5 * (prob[:n] + prob[n:, :, ::-1]), None if mal is None else 0.5 * (mal[:n] + mal[n:])
+
+    def forward_batch(self, batch: np.ndarray, mirror: bool = False) -> np.ndarray:
+        """(N, S, S, C) model inputs -> (N, S, S) lesion probabilities at the model's resolution
+        (with mirror=True, each averaged with its mirror image's; see predict)."""
+        return (self._run_mirrored(batch) if mirror else self._run(batch))[0]
 
     def model_input(self, gray: np.ndarray) -> np.ndarray:
         x = to_model_input(gray, self.image_size)
@@ -156,12 +163,7 @@ class Predictor:
         """
         t0 = time.perf_counter()
         x = self.model_input(gray)[None]
-        if mirror:
-            prob, mal = self._run(np.concatenate([x, x[:, :, ::-1]], axis=0))
-            prob = 0.5 * (prob[:1] + prob[1:, :, ::-1])
-            mal = None if mal is None else mal[:2].mean(keepdims=True)
-        else:
-            prob, mal = self._run(x)
+        prob, mal = self._run_mirrored(x) if mirror else self._run(x)
         full = probability_to_original(prob[0], gray.shape[0], gray.shape[1])
         ms = (time.perf_counter() - t0) * 1000.0
         return Prediction(full, None if mal is None else float(mal[0]), ms)

@@ -220,12 +220,6 @@ def repeat_emphasised(fit: Arrays, keys: set[str], times: int, log=print) -> Arr
     return Arrays([fit.keys[i] for i in index], fit.x[index], fit.y[index], fit.malignant[index], fit.cls_weight[index])
 
 
-def read_key_list(path: str) -> list[str]:
-    """Case keys, one per line, from a file such as bench/axillary_keys.txt; '#' starts a comment line."""
-    with open(path) as fh:
-        return [line.strip() for line in fh if line.strip() and not line.lstrip().startswith("#")]
-
-
 def teacher_probabilities(teachers: list[str], x: np.ndarray, log=print, batch_size: int = 8) -> np.ndarray:
     """The teachers' mean lesion probability for each (S, S) uint8 image, each teacher also run on the mirror
     image (flipped back), at the images' own size: (N, S, S) float32."""
@@ -242,9 +236,9 @@ def teacher_probabilities(teachers: list[str], x: np.ndarray, log=print, batch_s
             batch = np.stack([normalise(im) for im in x[i:i + batch_size]])
             if p.channels != 1:
                 batch = np.repeat(batch, p.channels, axis=-1)
-            total[i:i + batch_size] += p.forward_batch(batch) + p.forward_batch(batch[:, :, ::-1])[:, :, ::-1]
+            total[i:i + batch_size] += p.forward_batch(batch, mirror=True)
         log(f"teacher {path}: lesion probabilities for {len(x)} training images (with their mirror images)")
-    return total / (2 * len(teachers))
+    return total / len(teachers)
 
 
 AUGMENT_RANGES = {
@@ -742,6 +736,8 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
         if a.emphasis < 1:
             ap.error("--emphasis must be at least 1")
         try:
+            from core.data import read_key_list
+
             emphasised = read_key_list(a.emphasise)
         except OSError as exc:
             ap.error(f"--emphasise: cannot read {a.emphasise}: {exc.strerror}")
