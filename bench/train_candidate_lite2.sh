@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Candidate (2026-11-25): the EfficientNet-Lite0 candidate's recipe (bench/train_candidate_lite0.sh) with the
 # larger EfficientNet-Lite2 encoder (width 1.1, depth 1.2: 21 blocks against 16; 77.6 % ImageNet top-1 against
-# 75.1 %), pretrained on ImageNet, full precision (core/encoders.py; bench/fetch_efficientnet_lite2.sh).
+# 75.1 %), pretrained on ImageNet, full precision (core/encoders.py; bench/fetch_efficientnet_lite.sh lite2).
 # Everything else is unchanged: train split only, 256², 30 epochs, cosine schedule from 3e-4, strong
 # augmentation, decoder 12 base filters, batch 8, seed 0, the default's split; checkpoint and threshold
 # chosen on validation. So the comparison with the Lite0 candidate changes only the encoder.
@@ -27,7 +27,7 @@
 set -euo pipefail
 DATA=${1:-../shared/busi/Dataset_BUSI_with_GT}
 RUNS=${2:-runs}
-[ -f weights/encoders/efficientnet_lite2.npz ] || bash bench/fetch_efficientnet_lite2.sh
+[ -f weights/encoders/efficientnet_lite2.npz ] || bash bench/fetch_efficientnet_lite.sh lite2
 python3 -m core.train --data "$DATA" --out "$RUNS/lite2_256" --epochs 30 --image-size 256 --learning-rate 3e-4 \
   --base-filters 12 --batch-size 8 --lr-schedule cosine --augment strong --seed 0 \
   --split-from weights/default.split.json --encoder efficientnet_lite2 \

