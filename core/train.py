@@ -501,7 +501,7 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
                   "preprocessing": "grayscale (ITU-R 601 luma), resize (area), /255"},
         "outputs": {"mask": "per-pixel lesion probability (sigmoid), resized back to the original image",
                     "malignancy": "probability the lesion is malignant (sigmoid), meaningful only when a lesion is present"},
-        "architecture": {"summary": (f"U-Net with a {_encoder_title(settings.encoder)} encoder pretrained on ImageNet (core/encoders.py), "
+        "architecture": {"summary": (f"U-Net with the {_encoder_title(settings.encoder)} encoder pretrained on ImageNet (core/encoders.py), "
                                      f"decoder {settings.base_filters} base filters" if settings.encoder else
                                      f"residual U-Net, {settings.base_filters} base filters, depth {settings.depth}")
                          + f", {params / 1e6:.2f} M parameters, malignancy head on the bottleneck",
