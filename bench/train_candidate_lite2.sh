@@ -23,6 +23,14 @@
 #         - 0.03), false alarms <= 25 %, AUC >= 0.85 (bench/check_ship_guard.py).
 #   If (a) or (b) fails, it is not shipped and its test figures are not read. Whatever happens, its
 #   validation Dice is reported paired against D5B (weights/d5_256.keras) with bench/paired_difference.py.
+# Outcome (2026-11-25, 46 min): validation lesion Dice 0.730 (threshold 0.50), false alarms 1/16, AUC 0.901
+# (core.evaluate, which leaves out the 2 lesions BUSI files under both classes; the card's validation AUC,
+# 0.895, counts them). (a) fails, so it is not shipped and its test
+# figures were not read. Paired against D5B on validation (bench/paired_difference.py): +0.024 (-0.003 to
+# +0.057), better on 25 lesions, worse on 29; the 8 axillary frames +0.025 (all 7 benign nodes still 0; the
+# malignant node 0.69 -> 0.89), the other 70 +0.023. Lite0 scored 0.729 with the same recipe, so the larger encoder bought nothing measurable.
+# Speed, measured after the decision: whole predict path 42.9 ms, 0.089x the classic U-Net in the same run
+# (python3 bench/bench_predict.py --data ../shared/busi/Dataset_BUSI_with_GT --n 40 --weights runs/lite2_256/model.keras).
 # Usage: bash bench/train_candidate_lite2.sh [BUSI_DIR] [RUNS_DIR]
 set -euo pipefail
 DATA=${1:-../shared/busi/Dataset_BUSI_with_GT}
