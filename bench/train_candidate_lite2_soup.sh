@@ -24,6 +24,11 @@
 #         - 0.03), false alarms <= 25 %, AUC >= 0.85 (bench/check_ship_guard.py).
 #   If (a) or (b) fails, nothing ships and no test figure of these runs is read. Whatever happens, the
 #   average's validation Dice is reported paired against Lite2 (its start) and against D5B.
+# Outcome (2026-11-25, 36 min): the fine-tunes scored 0.736 (seed 1, threshold 0.50) and 0.731 (seed 2, 0.55);
+# their average 0.733 (threshold 0.60), false alarms 1/16, AUC 0.904 (core.evaluate). (a) fails, so nothing
+# ships and no test figure of these runs was read. Paired on the 78 validation lesions
+# (bench/paired_difference.py): average - Lite2 +0.004 (-0.008 to +0.013); average - D5B +0.027 (-0.004 to
+# +0.065). As for the depth-5 soup, the average sits between its two runs.
 # Usage: bash bench/train_candidate_lite2_soup.sh [BUSI_DIR] [RUNS_DIR]
 set -euo pipefail
 DATA=${1:-../shared/busi/Dataset_BUSI_with_GT}
