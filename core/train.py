@@ -470,11 +470,12 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
     tmp_path = os.path.join(run.path, "candidate.keras")
     save_model_atomic(model, tmp_path)
     predictor = Predictor(model, tmp_path, None)
+    # an image BUSI files under both classes has no true class: left out of AUC on both splits, as core.evaluate does
+    conflicted = {k for g in report.label_conflicts for k in g}
     val = predict_cases(predictor, loaded_split["val"])
     threshold = settings.fixed_threshold if refit else (choose_threshold(val) if val else 0.5)
-    val_summary = summarise(score_predictions(val, threshold)) if val else {}
+    val_summary = summarise(score_predictions(val, threshold), conflicted) if val else {}
     test = predict_cases(predictor, loaded_split["test"])
-    conflicted = {k for g in report.label_conflicts for k in g}
     test_rows = score_predictions(test, threshold)
     test_summary = summarise(test_rows, conflicted)
     comparison = None

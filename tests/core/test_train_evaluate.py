@@ -220,6 +220,33 @@ def test_train_plus_val_refit_keeps_the_last_epoch_and_its_fixed_threshold(tmp_p
     assert all(np.array_equal(a, b) for a, b in zip(shipped, last))
 
 
+def test_an_image_filed_under_both_classes_is_left_out_of_validation_auc(tmp_path):
+    import shutil
+
+    from core.split import write_manifest
+    from tests.conftest import write_busi_folder
+
+    data = write_busi_folder(tmp_path / "d", n_per_class=4, size=(40, 40))
+    # the same picture filed again as malignant: it has no true class, so no AUC may count it
+    for suffix in (".png", "_mask.png"):
+        shutil.copy(os.path.join(data, "benign", f"benign (2){suffix}"),
+                    os.path.join(data, "malignant", f"malignant (9){suffix}"))
+    manifest = str(tmp_path / "split.json")
+    val = ["benign/benign (2)", "malignant/malignant (9)", "benign/benign (3)", "malignant/malignant (3)",
+           "normal/normal (3)"]
+    test = ["benign/benign (4)", "malignant/malignant (4)", "normal/normal (4)"]
+    train_keys = ["benign/benign (1)", "malignant/malignant (1)", "malignant/malignant (2)", "normal/normal (1)",
+                  "normal/normal (2)"]
+    write_manifest(manifest, {"train": train_keys, "val": val, "test": test})
+    out = tmp_path / "run"
+    assert train.main(["--data", data, "--out", str(out), "--epochs", "1", "--image-size", "32",
+                       "--base-filters", "4", "--depth", "2", "--batch-size", "4", "--split-from", manifest]) == 0
+    card = json.load(open(out / "model.card.json"))
+    # four validation lesions, two of them the conflicted pair: AUC counts the other two
+    assert card["val_metrics"]["n_lesion"] == 4 and card["val_metrics"]["n_auc"] == 2
+    assert card["test_metrics"]["n_auc"] == 2
+
+
 def test_a_normal_run_fits_the_train_split_only(tmp_path):
     s, _ = train.parse_args(["--data", "d", "--out", str(tmp_path)])
     assert s.fit_on == "train" and s.fixed_threshold == 0.5 and s.lr_schedule == "plateau"
