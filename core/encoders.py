@@ -183,10 +183,6 @@ def lite_converted_names(variant: str = "lite0") -> dict[str, str]:
     return out
 
 
-def lite0_converted_names() -> dict[str, str]:
-    return lite_converted_names("lite0")
-
-
 def convert_lite(pth: str, out: str, variant: str = "lite0") -> int:
     """Write an EfficientNet-Lite encoder's tensors, in Keras layout and names, to an .npz; returns the tensor count."""
     import io
@@ -210,10 +206,6 @@ def convert_lite(pth: str, out: str, variant: str = "lite0") -> int:
     np.savez_compressed(buf, **arrays)
     write_bytes_atomic(out, buf.getvalue())
     return len(arrays)
-
-
-def convert_lite0(pth: str, out: str) -> int:
-    return convert_lite(pth, out, "lite0")
 
 
 def _js_object_weights(model_js: str) -> list[dict]:

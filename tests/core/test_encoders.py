@@ -118,22 +118,32 @@ def _lite_state_like(model, variant: str = "lite0") -> dict[str, np.ndarray]:
     return state
 
 
-def test_lite0_conversion_puts_every_weight_where_keras_expects_it(tmp_path, monkeypatch):
-    model = encoders.build_efficientnet_lite_unet((64, 64, 1), base_filters=4)
-    state = _lite_state_like(model)
+# (variant, blocks, a depthwise layer's block and kernel shape, an expansion layer's block and kernel shape)
+@pytest.mark.parametrize("variant, blocks, dw_block, dw_shape, exp_block, exp_shape",
+                         [("lite0", 16, 3, (5, 5, 144, 1), 8, (1, 1, 80, 480)),
+                          ("lite2", 21, 16, (5, 5, 1248, 1), 8, (1, 1, 88, 528))])
+def test_lite_conversion_puts_every_weight_where_keras_expects_it(tmp_path, monkeypatch, variant, blocks, dw_block,
+                                                                  dw_shape, exp_block, exp_shape):
+    model = encoders.build_efficientnet_lite_unet((64, 64, 1), base_filters=4, variant=variant)
+    state = _lite_state_like(model, variant)
     monkeypatch.setattr(encoders, "read_torch_state_dict", lambda path: state)
-    out = str(tmp_path / "lite0.npz")
-    assert encoders.convert_lite0("x.pth", out) == 240  # 16 blocks' convs and BNs, the stem's conv and BN
-    assert encoders.load_encoder_weights(model, out) == 96
+    out = str(tmp_path / f"{variant}.npz")
+    assert encoders.main([f"convert-{variant}", "x.pth", "--out", out]) == 0
+    # the stem's conv and BN (5 tensors), block 0 without expansion (10), every other block with it (15 each)
+    assert len(np.load(out).files) == 5 + 10 + (blocks - 1) * 15
+    assert encoders.load_encoder_weights(model, out) == 2 + 4 + (blocks - 1) * 6
     # a PyTorch conv weight [out, in, kh, kw] is Keras's kernel [kh, kw, in, out]
-    stem = model.get_layer("lite0_stem").get_weights()[0]
+    stem = model.get_layer(f"{variant}_stem").get_weights()[0]
     src = state["_conv_stem.weight"]
     assert stem.shape == (3, 3, 3, 32) and stem[2, 1, 0, 5] == src[5, 0, 2, 1]
+    expand = model.get_layer(f"{variant}_b{exp_block}_expand").get_weights()[0]
+    src = state[f"_blocks.{exp_block}._expand_conv.weight"]
+    assert expand.shape == exp_shape and expand[0, 0, 70, 400] == src[400, 70, 0, 0]
     # a depthwise weight [C, 1, kh, kw] is Keras's [kh, kw, C, 1]
-    dw = model.get_layer("lite0_b3_dw").get_weights()[0]
-    src = state["_blocks.3._depthwise_conv.weight"]
-    assert dw.shape == (5, 5, 144, 1) and dw[4, 0, 7, 0] == src[7, 0, 4, 0]
-    gamma, beta, mean, var = model.get_layer("lite0_b3_dw_bn").get_weights()
+    dw = model.get_layer(f"{variant}_b{dw_block}_dw").get_weights()[0]
+    src = state[f"_blocks.{dw_block}._depthwise_conv.weight"]
+    assert dw.shape == dw_shape and dw[4, 0, 7, 0] == src[7, 0, 4, 0]
+    gamma, beta, mean, var = model.get_layer(f"{variant}_b{dw_block}_dw_bn").get_weights()
     assert gamma[2] == 2.5 and var[0] == 0.5
 
 
@@ -155,23 +165,6 @@ def test_lite_unet_shapes_blocks_and_reload(tmp_path, variant, blocks, adds, las
     again = keras.models.load_model(path, compile=False)
     x = np.random.default_rng(0).random((1, 64, 64, 1), np.float32)
     assert np.allclose(model(x)["mask"], again(x)["mask"], atol=1e-6)
-
-
-def test_lite2_conversion_puts_every_weight_where_keras_expects_it(tmp_path, monkeypatch):
-    model = encoders.build_efficientnet_lite2_unet((64, 64, 1), base_filters=4)
-    state = _lite_state_like(model, "lite2")
-    monkeypatch.setattr(encoders, "read_torch_state_dict", lambda path: state)
-    npz = str(tmp_path / "lite2.npz")
-    # the stem's conv and BN (5 tensors), block 0 without expansion (10), 20 blocks with it (15 each)
-    assert encoders.main(["convert-lite2", "x.pth", "--out", npz]) == 0
-    assert len(np.load(npz).files) == 5 + 10 + 20 * 15
-    assert encoders.load_encoder_weights(model, npz) == 2 + 4 + 20 * 6
-    dw = model.get_layer("lite2_b16_dw").get_weights()[0]
-    src = state["_blocks.16._depthwise_conv.weight"]
-    assert dw.shape == (5, 5, 1248, 1) and dw[3, 1, 1000, 0] == src[1000, 0, 3, 1]
-    expand = model.get_layer("lite2_b8_expand").get_weights()[0]
-    src = state["_blocks.8._expand_conv.weight"]
-    assert expand.shape == (1, 1, 88, 528) and expand[0, 0, 87, 500] == src[500, 87, 0, 0]
 
 
 def test_reading_a_pytorch_file_without_pytorch_says_what_to_do(monkeypatch):
