@@ -55,9 +55,10 @@ LITE2_STAGES = ((1, 3, 1, 1, 16), (3, 3, 2, 6, 24), (3, 5, 2, 6, 48), (4, 3, 2, 
                 (4, 5, 1, 6, 120), (5, 5, 2, 6, 208), (1, 3, 1, 6, 352))
 # {variant: (stages, Keras layer-name prefix)}
 LITE_VARIANTS = {"lite0": (LITE0_STAGES, "lite0"), "lite2": (LITE2_STAGES, "lite2")}
-# The last block of these stages feeds the decoder at 128², 64², 32² and 16² (for a 256² input); the
+# In both variants the last block of these stages feeds the decoder at 128², 64², 32² and 16² (for a 256²
+# input); the
 # last stage (8²) is the bottleneck.
-LITE0_SKIP_STAGES = (0, 1, 2, 4)
+LITE_SKIP_STAGES = (0, 1, 2, 4)
 # The head of the source network (Conv_1 and its classifier) is not part of the encoder.
 _UNUSED_PREFIXES = ("Conv_1", "dense", "dropout")
 
@@ -135,7 +136,7 @@ def _lite_encoder(x, variant: str = "lite0"):
             if r > 0:  # same shape in and out: the residual of an inverted bottleneck
                 h = layers.Add(name=f"{prefix}_b{block}_add")([inp, h])
             x, channels, block = h, out, block + 1
-        if stage in LITE0_SKIP_STAGES:
+        if stage in LITE_SKIP_STAGES:
             skips.append(x)
     return skips, x
 
