@@ -56,8 +56,7 @@ LITE2_STAGES = ((1, 3, 1, 1, 16), (3, 3, 2, 6, 24), (3, 5, 2, 6, 48), (4, 3, 2, 
 # {variant: (stages, Keras layer-name prefix)}
 LITE_VARIANTS = {"lite0": (LITE0_STAGES, "lite0"), "lite2": (LITE2_STAGES, "lite2")}
 # In both variants the last block of these stages feeds the decoder at 128², 64², 32² and 16² (for a 256²
-# input); the
-# last stage (8²) is the bottleneck.
+# input); the last stage (8²) is the bottleneck.
 LITE_SKIP_STAGES = (0, 1, 2, 4)
 # The head of the source network (Conv_1 and its classifier) is not part of the encoder.
 _UNUSED_PREFIXES = ("Conv_1", "dense", "dropout")
