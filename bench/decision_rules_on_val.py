@@ -41,16 +41,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from core.evaluate import evaluate_folder  # noqa: E402
 from core.inference import Predictor  # noqa: E402
-from core.metrics import false_alarm  # noqa: E402
+from core.metrics import dice, false_alarm  # noqa: E402
 
 MODELS = ["weights/d5_256.keras", "weights/f12_256.keras", "weights/f12_128.keras"]
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6)
 FALLBACKS = (0.1, 0.2, 0.3)
-
-
-def dice(truth: np.ndarray, pred: np.ndarray) -> float:
-    total = truth.sum() + pred.sum()
-    return 1.0 if total == 0 else 2.0 * float((truth & pred).sum()) / float(total)
 
 
 def with_fallback(probability: np.ndarray, threshold: float, floor: float) -> np.ndarray:

@@ -73,7 +73,7 @@ class TrainSettings:
     # at fixed_threshold. Saved settings without these fields resume as "train".
     fit_on: str = "train"
     fixed_threshold: float = 0.5
-    # None: the residual U-Net trained from scratch. "mobilenet_v2", "efficientnet_lite0" or "_lite2": core.encoders'
+    # None: the residual U-Net trained from scratch. A key of core.encoders.ENCODERS: core.encoders'
     # U-Net with that pretrained encoder, read from encoder_weights. Saved settings without it resume as None.
     encoder: str | None = None
     encoder_weights: str | None = None
@@ -678,6 +678,8 @@ def train(settings: TrainSettings, resume: bool = False, log=print) -> dict:
 
 
 def parse_args(argv=None) -> tuple[TrainSettings, bool]:
+    from core.encoders import ENCODERS
+
     ap = argparse.ArgumentParser(description="Train the BUSI U-Net into a run folder.")
     ap.add_argument("--data", required=True, help="BUSI-shaped folder (benign/, malignant/, normal/)")
     ap.add_argument("--out", required=True, help="run folder to write")
@@ -696,11 +698,11 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
     ap.add_argument("--init-seed", type=int,
                     help="draw the initial weights with this seed instead of --seed (runs that share it may be "
                          "averaged by core.average)")
-    ap.add_argument("--encoder", choices=["mobilenet_v2", "efficientnet_lite0", "efficientnet_lite2"],
+    ap.add_argument("--encoder", choices=sorted(ENCODERS),
                     help="use a pretrained encoder (see core/encoders.py) instead of the residual one")
     ap.add_argument("--encoder-weights",
-                    help="the converted pretrained encoder; default weights/encoders/ENCODER.npz "
-                         "(bash bench/fetch_mobilenet_v2.sh, bench/fetch_efficientnet_lite0.sh or bench/fetch_efficientnet_lite.sh lite2)")
+                    help="the converted pretrained encoder; default weights/encoders/ENCODER.npz (made by "
+                         + ", ".join(f"bash {fetch}" for _title, _build, fetch in ENCODERS.values()) + ")")
     ap.add_argument("--teacher", action="append", dest="teachers",
                     help="distil: fit a blend of the ground truth and this model's lesion probabilities (with its "
                          "mirror image's); repeat for several teachers, whose outputs are averaged")
