@@ -6,7 +6,7 @@ import os
 import streamlit as st
 
 from core.evaluate import interval_caption
-from core.modelcard import CITATION, read_card
+from core.modelcard import CITATION, known_limits, read_card
 from core.registry import active_model_path
 
 st.set_page_config(page_title="BUSI lesion segmentation", page_icon="🩺", layout="wide")
@@ -37,9 +37,8 @@ def home() -> None:
                 m3.metric("Malignancy AUC", "—" if auc is None else f"{auc:.3f}")
                 st.caption(f"On its own held-out test split ({t.get('n_images')} BUSI images, near-duplicates "
                            f"kept on one side). Default threshold {card.get('threshold')}. {interval_caption(t)}")
-                if card.get("limitations"):
-                    with st.expander("Known limits of this model"):
-                        st.markdown("\n".join(f"- {x}" for x in card["limitations"]))
+                with st.expander("Known limits of this model"):
+                    st.markdown("\n".join(f"- {x}" for x in known_limits(card)))
             else:
                 st.info("This model has no model card, so its accuracy is unknown.")
     with col2:

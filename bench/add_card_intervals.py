@@ -1,10 +1,12 @@
-"""Add 95 % intervals and the missed-lesion count to the test figures of model cards written before them.
+"""Add 95 % intervals, the missed-lesion counts and the size breakdown to the test figures of model cards
+written before them.
 
 Re-scores each model on its own test split with core.evaluate, refuses to touch a card whose point
-figures (mean Dice, false-alarm rate, AUC) do not come out the same (to 1e-6), and then writes the
-intervals and the count of lesions missed or mostly missed (Dice < 0.3) beside them, and re-renders the
+figures (mean Dice, false-alarm rate, AUC) do not come out the same (to 1e-6), and then writes beside
+them the intervals, the count of lesions missed or mostly missed (Dice < 0.3), how many of those have
+nothing marked at all, and the same by lesion size (core.evaluate.size_summary); then re-renders the
 Markdown. Nothing is chosen here: the figures and the model stay as they are, they only gain the
-uncertainty and the failure count that go with them.
+uncertainty and the failure counts that go with them.
 
 Usage: python3 bench/add_card_intervals.py --data ../shared/busi/Dataset_BUSI_with_GT weights/default.keras [...]
 """
@@ -20,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from core import evaluate, modelcard  # noqa: E402
 from core.inference import Predictor  # noqa: E402
 
-KEYS = ("dice_mean_ci", "false_alarm_rate_ci", "malignancy_auc_ci", "n_missed", "missed_rate")
+KEYS = ("dice_mean_ci", "false_alarm_rate_ci", "malignancy_auc_ci", "n_missed", "missed_rate", "n_unmarked", "by_size")
 POINTS = ("dice_mean", "false_alarm_rate", "malignancy_auc", "n_lesion", "n_normal")
 
 

@@ -137,6 +137,11 @@ def no_lesion_words(analysis: Analysis, threshold: float, card: dict | None) -> 
     if t.get("n_missed") is not None and t.get("n_lesion"):
         text += (f" On its test split this model missed or mostly missed {t['n_missed']} of {t['n_lesion']} lesions "
                  "(Dice below 0.3)")
+        unmarked = [b for b in t.get("by_size") or [] if b.get("n_unmarked")]
+        if unmarked:
+            # which lesions it leaves blank matters here: on BUSI they are mostly the large ones
+            text += (f", and left {sum(b['n_unmarked'] for b in unmarked)} wholly unmarked ("
+                     + ", ".join(f"{b['n_unmarked']} covering {b['band']} of the image" for b in unmarked) + ")")
     else:
         text += " Like any model, this one misses some lesions"
     text += ": if you see a lesion, check the probability heatmap or lower the threshold, and trust your own reading."

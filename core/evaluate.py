@@ -24,6 +24,7 @@ from core.inference import mask_at
 from core.intervals import (auc_interval, format_bounds, format_interval, mean_interval, paired_difference,
                             proportion_interval)
 from core.metrics import false_alarm, roc_auc, segmentation_report
+from core.modelcard import format_size_summary
 
 ROW_FIELDS = ["key", "label", "width", "height", "dice", "iou", "sensitivity", "specificity", "pixel_accuracy",
               "hd95_px", "gt_area_px", "pred_area_px", "area_error", "false_alarm", "malignancy_probability",
@@ -91,6 +92,8 @@ def _lesion_summary(rows: list[dict]) -> dict:
         "n": len(rows),
         "n_missed": sum(missed),
         "missed_rate": (sum(missed) / len(missed)) if missed else None,
+        # a lesion with nothing marked anywhere: the miss a clinician cannot see on the screen
+        "n_unmarked": sum(1 for r in rows if r.get("pred_area_px") == 0),
         "dice_mean": _mean(r["dice"] for r in rows),
         "dice_median": _median(r["dice"] for r in rows),
         "iou_mean": _mean(r["iou"] for r in rows),
@@ -100,6 +103,34 @@ def _lesion_summary(rows: list[dict]) -> dict:
         "area_error_mean": _mean(r["area_error"] for r in rows),
         "abs_area_error_mean": _mean(abs(r["area_error"]) for r in rows if r["area_error"] is not None),
     }
+
+
+# Lesion size as its share of the image. Round cut-points, fixed here rather than fitted to any split:
+# on BUSI a lesion under 2 % of the frame is small, one of 10 % or more fills a good part of it.
+SIZE_BANDS = (("under 2 %", 0.0, 0.02), ("2–10 %", 0.02, 0.10), ("10 % or more", 0.10, math.inf))
+
+
+def lesion_share(row: dict) -> float | None:
+    """The ground-truth lesion's area as a fraction of the image; None for a row without its size."""
+    if not row.get("width") or not row.get("height"):
+        return None
+    return row["gt_area_px"] / (row["width"] * row["height"])
+
+
+def size_summary(lesion_rows: list[dict]) -> list[dict]:
+    """Mean Dice, misses and wholly unmarked lesions in each size band (SIZE_BANDS), empty bands left out.
+
+    A single mean hides where a model fails; on BUSI the misses gather in certain sizes, which a clinician
+    reading one image needs to know."""
+    out = []
+    for name, lo, hi in SIZE_BANDS:
+        band = [r for r in lesion_rows if (share := lesion_share(r)) is not None and lo <= share < hi]
+        if band:
+            s = _lesion_summary(band)
+            out.append({"band": name, "n": s["n"], "dice_mean": s["dice_mean"],
+                        "dice_mean_ci": _as_list(mean_interval(r["dice"] for r in band)),
+                        "n_missed": s["n_missed"], "n_unmarked": s["n_unmarked"]})
+    return out
 
 
 def _as_list(ci) -> list[float] | None:
@@ -139,6 +170,7 @@ def summarise(rows: list[dict], excluded_from_auc: set[str] | None = None) -> di
         "n_auc": len(labelled),
         "inference_ms_median": _median(r["inference_ms"] for r in rows),
         "per_class": per_class,
+        "by_size": size_summary(lesion),
     }
 
 
@@ -292,6 +324,9 @@ def format_summary(ev: Evaluation) -> str:
              f"images: {s['n_images']} ({s['n_lesion']} with a lesion, {s['n_normal']} normal)",
              f"lesion images: mean Dice {f(s['dice_mean'])}{ci(s.get('dice_mean_ci'))}, median Dice {f(s['dice_median'])}, "
              f"mean IoU {f(s['iou_mean'])}, HD95 median {f(s['hd95_median_px'], 1)} px",
+             *([f"  missed or mostly missed (Dice < {MISSED_DICE}): {s['n_missed']} of {s['n_lesion']}, "
+                f"{s['n_unmarked']} of them with nothing marked"] if s['n_lesion'] else []),
+             *([f"  by lesion size (share of the image): {format_size_summary(s['by_size'])}"] if s.get('by_size') else []),
              f"normal images: false-alarm rate {f(s['false_alarm_rate'])}{ci(s.get('false_alarm_rate_ci'))}",
              f"malignancy AUC: {f(s['malignancy_auc'])}{ci(s.get('malignancy_auc_ci'))} (n={s['n_auc']})"]
     for c, v in s["per_class"].items():

@@ -34,6 +34,34 @@ LIMITATIONS = [
 ]
 
 
+def format_size_summary(by_size: list[dict]) -> str:
+    """'under 2 %: n=19, mean Dice 0.748 (95 % CI …), 3 missed (0 unmarked); …' from
+    core.evaluate.size_summary; '' without bands."""
+    return "; ".join(f"{b['band']}: n={b['n']}, mean Dice {b['dice_mean']:.3f}{_ci(b.get('dice_mean_ci'))}, "
+                     f"{b['n_missed']} missed ({b['n_unmarked']} unmarked)" for b in by_size)
+
+
+def size_limitation(test_metrics: dict) -> str | None:
+    """The card's size breakdown in words, for its known limits; None when the card has fewer than two bands.
+
+    Written from the figures each time rather than stored, so it can never disagree with them."""
+    bands = (test_metrics or {}).get("by_size") or []
+    if len(bands) < 2:
+        return None
+    parts = [f"{b['dice_mean']:.3f}{_ci(b.get('dice_mean_ci'))} for lesions covering {b['band']} of the image "
+             f"(n={b['n']})" for b in bands]
+    unmarked = ", ".join(str(b["n_unmarked"]) for b in bands)
+    return ("Mean Dice by lesion size on its test split: " + ", ".join(parts[:-1]) + f" and {parts[-1]}. "
+            "Few lesions fall in each band: where the intervals overlap, this split cannot tell the bands apart. "
+            f"Lesions it left wholly unmarked, in the same order: {unmarked}.")
+
+
+def known_limits(card: dict) -> list[str]:
+    """What a clinician should know before trusting this model: the card's stated limits, then its size breakdown."""
+    sized = size_limitation(card.get("test_metrics", {}))
+    return [*card.get("limitations", LIMITATIONS), *([sized] if sized else [])]
+
+
 def card_paths(model_path: str) -> tuple[str, str]:
     stem = os.path.splitext(model_path)[0]
     return f"{stem}.card.json", f"{stem}.card.md"
@@ -112,7 +140,8 @@ def render_markdown(card: dict) -> str:
            f"{'the mean of the runs’ last-epoch weights' if averaged else 'its last epoch'} ships"] if refit else []),
         f"- Lesion images: n={t.get('n_lesion')}, mean Dice {_fmt(t.get('dice_mean'))}{_ci(t.get('dice_mean_ci'))}, "
         f"median Dice {_fmt(t.get('dice_median'))}, mean IoU {_fmt(t.get('iou_mean'))}, HD95 {_fmt(t.get('hd95_median_px'), 1)} px (median)"
-        + (f"; missed or mostly missed (Dice < 0.3): {t['n_missed']} of {t.get('n_lesion')}" if t.get("n_missed") is not None else ""),
+        + (f"; missed or mostly missed (Dice < 0.3): {t['n_missed']} of {t.get('n_lesion')}" if t.get("n_missed") is not None else "")
+        + (f", {t['n_unmarked']} of them with nothing marked" if t.get("n_unmarked") is not None else ""),
         f"- Normal images (a false alarm is a predicted lesion covering ≥ 0.5% of the image): n={t.get('n_normal')}, "
         f"false-alarm rate {_fmt(t.get('false_alarm_rate'))}{_ci(t.get('false_alarm_rate_ci'))}",
         f"- Malignancy AUC (benign vs malignant): {_fmt(t.get('malignancy_auc'))}{_ci(t.get('malignancy_auc_ci'))} "
@@ -124,12 +153,14 @@ def render_markdown(card: dict) -> str:
         *[f"- {c}: n={v.get('n_images')}, mean Dice {_fmt(v.get('dice_mean'))}"
           + (f", false alarms {_fmt(v.get('false_alarm_rate'))}" if v.get("false_alarm_rate") is not None else "")
           for c, v in t.get("per_class", {}).items()],
+        *([f"- By lesion size (share of the image covered by the ground-truth lesion; 'unmarked': nothing marked "
+           f"anywhere): {format_size_summary(t['by_size'])}"] if t.get("by_size") else []),
         "",
         "## Speed",
         *[f"- {k}: {v}" for k, v in card.get("speed", {}).items()],
         "",
         "## Limitations",
-        *[f"- {x}" for x in card.get("limitations", LIMITATIONS)],
+        *[f"- {x}" for x in known_limits(card)],
         "",
         "## Citation",
         f"{card.get('citation', CITATION)}",

@@ -83,6 +83,10 @@ def summary_ui(results: list[ev.Evaluation]):
             st.dataframe([{"class": k, **{m: v.get(m) for m in ("n_images", "dice_mean", "iou_mean", "hd95_median_px",
                                                                "sensitivity_mean", "false_alarm_rate")}}
                           for k, v in s["per_class"].items()], hide_index=True)
+            if s.get("by_size"):
+                st.caption("By lesion size (share of the image the ground-truth lesion covers); "
+                           "'unmarked': nothing marked anywhere in the image")
+                st.dataframe(s["by_size"], hide_index=True)
             st.download_button("Per-image CSV", ev.rows_csv_text(r.rows).encode(), f"evaluation_{model_label(r.model)}.csv",
                                "text/csv", key=f"csv_{r.model}")
             if r.problems:

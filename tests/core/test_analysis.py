@@ -85,6 +85,17 @@ def test_no_lesion_words_give_the_peak_probability_and_the_models_miss_count():
     # a model without those figures on its card says so in general terms, inventing no number
     assert "misses some lesions" in an.no_lesion_words(a, 0.5, None)
     assert "axillary" not in text  # only a card that lists the axillary limit makes the page mention it
+    assert "unmarked" not in text  # a card without the size breakdown names no unmarked lesions
+
+
+def test_no_lesion_words_say_which_sizes_the_model_leaves_unmarked():
+    a = an.Analysis("x.png", None, np.zeros((4, 5), np.float32), None, 1.0)
+    card = {"test_metrics": {"n_missed": 10, "n_lesion": 76, "by_size": [
+        {"band": "under 2 %", "n": 19, "dice_mean": 0.75, "n_missed": 3, "n_unmarked": 0},
+        {"band": "2–10 %", "n": 30, "dice_mean": 0.8, "n_missed": 3, "n_unmarked": 1},
+        {"band": "10 % or more", "n": 27, "dice_mean": 0.67, "n_missed": 4, "n_unmarked": 3}]}}
+    assert ("missed or mostly missed 10 of 76 lesions (Dice below 0.3), and left 4 wholly unmarked (1 covering "
+            "2–10 % of the image, 3 covering 10 % or more of the image): if you see a lesion") in an.no_lesion_words(a, 0.5, card)
 
 
 def test_no_lesion_words_warn_about_axillary_nodes_when_the_card_lists_that_limit():

@@ -132,3 +132,50 @@ def test_summary_counts_missed_lesions_by_hand():
     s = summarise(rows)
     # 0.29 and 0.0 are below 0.3; 0.3 itself is not; the normal image does not count
     assert s["n_missed"] == 2 and s["missed_rate"] == pytest.approx(0.5)
+
+
+def _sized_row(key, dice, gt_area, pred_area, width=10, height=10):
+    return {**_row(key, "benign", dice, gt_area), "width": width, "height": height, "pred_area_px": pred_area}
+
+
+def test_summary_breaks_lesions_down_by_size_by_hand():
+    from core.evaluate import summarise
+
+    # 10x10 images: a lesion of 1 px covers 1 %, 5 px 5 %, 10 px exactly 10 % (the large band's lower edge)
+    rows = [_sized_row("benign/a", 0.8, 1, 2), _sized_row("benign/b", 0.0, 1, 0),
+            _sized_row("benign/c", 0.6, 5, 4), _sized_row("benign/d", 0.0, 10, 0),
+            _sized_row("benign/e", 0.2, 40, 3), {**_sized_row("normal/f", 1.0, 0, 0), "label": "normal", "false_alarm": False}]
+    s = summarise(rows)
+    assert s["n_missed"] == 3 and s["n_unmarked"] == 2  # the normal image's empty mask is no miss
+    # band intervals: two values 0.8 and 0.0 resample to means of 0, 0.4 or 0.8; one value has no interval
+    assert s["by_size"] == [
+        {"band": "under 2 %", "n": 2, "dice_mean": pytest.approx(0.4), "dice_mean_ci": pytest.approx([0.0, 0.8]),
+         "n_missed": 1, "n_unmarked": 1},
+        {"band": "2–10 %", "n": 1, "dice_mean": pytest.approx(0.6), "dice_mean_ci": None, "n_missed": 0, "n_unmarked": 0},
+        {"band": "10 % or more", "n": 2, "dice_mean": pytest.approx(0.1), "dice_mean_ci": pytest.approx([0.0, 0.2]),
+         "n_missed": 2, "n_unmarked": 1}]
+    # rows without the image size (older per-image tables) are left out of the breakdown, not guessed
+    assert summarise([_row("benign/a", "benign", 0.5, 10)])["by_size"] == []
+
+
+def test_size_breakdown_reaches_the_card_its_limits_and_the_command_line():
+    from core.evaluate import Evaluation, format_summary, summarise
+    from core.modelcard import known_limits, render_markdown
+
+    rows = [_sized_row("benign/a", 0.8, 1, 2), _sized_row("benign/b", 0.0, 1, 0), _sized_row("benign/d", 0.0, 10, 0)]
+    s = summarise(rows)
+    line = ("under 2 %: n=2, mean Dice 0.400 (95 % CI 0.000–0.800), 1 missed (1 unmarked); "
+            "10 % or more: n=1, mean Dice 0.000, 1 missed (1 unmarked)")
+    assert line in format_summary(Evaluation("m.keras", 0.5, rows, s, [], []))
+    card = {"test_metrics": s, "limitations": ["Trained on BUSI only."]}
+    md = render_markdown(card)
+    assert line in md and "missed or mostly missed (Dice < 0.3): 2 of 3, 2 of them with nothing marked" in md
+    assert known_limits(card) == [
+        "Trained on BUSI only.",
+        "Mean Dice by lesion size on its test split: 0.400 (95 % CI 0.000–0.800) for lesions covering under 2 % of "
+        "the image (n=2) and 0.000 for lesions covering 10 % or more of the image (n=1). Few lesions fall in each "
+        "band: where the intervals overlap, this split cannot tell the bands apart. Lesions it left wholly "
+        "unmarked, in the same order: 1, 1."]
+    assert known_limits(card)[-1] in md  # the card's Markdown lists the same limits the Home page shows
+    # one band says nothing about size, so no such limit is written
+    assert known_limits({"test_metrics": summarise(rows[:2]), "limitations": []}) == []

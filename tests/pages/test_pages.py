@@ -38,13 +38,17 @@ def test_home_lists_the_shipped_cards_known_limits(isolated_dirs):
     import json
 
     weights, _ = isolated_dirs
-    shipped = json.load(open(os.path.join(ROOT, "weights", "default.card.json")))["limitations"]
+    shipped = json.load(open(os.path.join(ROOT, "weights", "default.card.json")))
     card = json.load(open(weights / "default.card.json"))
-    json.dump({**card, "limitations": shipped}, open(weights / "default.card.json", "w"))
+    card["test_metrics"]["by_size"] = shipped["test_metrics"]["by_size"]
+    json.dump({**card, "limitations": shipped["limitations"]}, open(weights / "default.card.json", "w"))
     at = app()
     (limits,) = [e for e in at.expander if e.label == "Known limits of this model"]
     text = " ".join(str(m.value) for m in limits.markdown)
     assert "Benign axillary lymph nodes are missed" in text and "Trained on BUSI only" in text
+    # the size breakdown is written from the card's own figures, so it shows the shipped model's large-lesion band
+    large = shipped["test_metrics"]["by_size"][-1]
+    assert f"{large['dice_mean']:.3f}" in text and "for lesions covering 10 % or more of the image" in text
 
 
 def test_segment_page_says_plainly_when_there_is_no_model(isolated_dirs):
@@ -200,6 +204,11 @@ def test_evaluate_page_on_the_samples(isolated_dirs):
     assert len(at.get("plotly_chart")) == 3
     # each headline figure comes with its 95 % interval
     assert any(c.value.startswith("95 % intervals: mean Dice ") for c in at.caption)
+    # and the lesions are broken down by size, in bands that hold every sample lesion once
+    assert any(c.value.startswith("By lesion size") for c in at.caption)
+    per_class, by_size = at.dataframe
+    lesions = sum(n for c, n in zip(per_class.value["class"], per_class.value["n_images"]) if c != "normal")
+    assert list(by_size.value["n"]) and sum(by_size.value["n"]) == lesions
 
 
 def test_evaluate_page_warns_when_the_model_trained_on_some_of_the_images(isolated_dirs):
