@@ -133,6 +133,22 @@ def size_summary(lesion_rows: list[dict]) -> list[dict]:
     return out
 
 
+def class_table(per_class: dict) -> list[dict]:
+    """summarise's per-class figures as rows for a person to read; None where a figure does not apply."""
+    r3 = lambda v: None if v is None else round(v, 3)  # noqa: E731
+    return [{"class": c, "images": v["n_images"], "mean Dice": r3(v.get("dice_mean")), "mean IoU": r3(v.get("iou_mean")),
+             "HD95 median (px)": None if v.get("hd95_median_px") is None else round(v["hd95_median_px"], 1),
+             "mean sensitivity": r3(v.get("sensitivity_mean")), "false-alarm rate": r3(v.get("false_alarm_rate"))}
+            for c, v in per_class.items()]
+
+
+def size_table(by_size: list[dict]) -> list[dict]:
+    """size_summary's bands as rows for a person to read: rounded figures and the interval as text."""
+    return [{"lesion size (share of the image)": b["band"], "lesions": b["n"], "mean Dice": round(b["dice_mean"], 3),
+             "95 % interval": format_bounds(b.get("dice_mean_ci")) or "—",
+             f"missed (Dice < {MISSED_DICE})": b["n_missed"], "nothing marked": b["n_unmarked"]} for b in by_size]
+
+
 def _as_list(ci) -> list[float] | None:
     return None if ci is None else [ci[0], ci[1]]
 

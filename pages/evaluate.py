@@ -80,13 +80,11 @@ def summary_ui(results: list[ev.Evaluation]):
             st.caption(ev.interval_caption(s))
             if ev.seen_warning(r):
                 st.warning(ev.seen_warning(r))
-            st.dataframe([{"class": k, **{m: v.get(m) for m in ("n_images", "dice_mean", "iou_mean", "hd95_median_px",
-                                                               "sensitivity_mean", "false_alarm_rate")}}
-                          for k, v in s["per_class"].items()], hide_index=True)
+            st.dataframe(ev.class_table(s["per_class"]), hide_index=True)
             if s.get("by_size"):
-                st.caption("By lesion size (share of the image the ground-truth lesion covers); "
-                           "'unmarked': nothing marked anywhere in the image")
-                st.dataframe(s["by_size"], hide_index=True)
+                st.caption("By lesion size: the share of the image the ground-truth lesion covers. "
+                           "'Nothing marked': the model marked nothing anywhere in the image.")
+                st.dataframe(ev.size_table(s["by_size"]), hide_index=True)
             st.download_button("Per-image CSV", ev.rows_csv_text(r.rows).encode(), f"evaluation_{model_label(r.model)}.csv",
                                "text/csv", key=f"csv_{r.model}")
             if r.problems:

@@ -154,6 +154,20 @@ def test_summary_breaks_lesions_down_by_size_by_hand():
         {"band": "2–10 %", "n": 1, "dice_mean": pytest.approx(0.6), "dice_mean_ci": None, "n_missed": 0, "n_unmarked": 0},
         {"band": "10 % or more", "n": 2, "dice_mean": pytest.approx(0.1), "dice_mean_ci": pytest.approx([0.0, 0.2]),
          "n_missed": 2, "n_unmarked": 1}]
+    # and as the Evaluate page shows them: rounded, the interval as text, a dash where there is none
+    from core.evaluate import size_table
+
+    assert size_table(s["by_size"])[:2] == [
+        {"lesion size (share of the image)": "under 2 %", "lesions": 2, "mean Dice": 0.4, "95 % interval": "0.000–0.800",
+         "missed (Dice < 0.3)": 1, "nothing marked": 1},
+        {"lesion size (share of the image)": "2–10 %", "lesions": 1, "mean Dice": 0.6, "95 % interval": "—",
+         "missed (Dice < 0.3)": 0, "nothing marked": 0}]
+    from core.evaluate import class_table
+
+    (benign, normal) = class_table(s["per_class"])
+    assert benign == {"class": "benign", "images": 5, "mean Dice": 0.32, "mean IoU": 0.32, "HD95 median (px)": 1.0,
+                      "mean sensitivity": 0.32, "false-alarm rate": None}
+    assert normal["mean Dice"] is None and normal["false-alarm rate"] == 0.0
     # rows without the image size (older per-image tables) are left out of the breakdown, not guessed
     assert summarise([_row("benign/a", "benign", 0.5, 10)])["by_size"] == []
 

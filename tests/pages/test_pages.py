@@ -207,8 +207,8 @@ def test_evaluate_page_on_the_samples(isolated_dirs):
     # and the lesions are broken down by size, in bands that hold every sample lesion once
     assert any(c.value.startswith("By lesion size") for c in at.caption)
     per_class, by_size = at.dataframe
-    lesions = sum(n for c, n in zip(per_class.value["class"], per_class.value["n_images"]) if c != "normal")
-    assert list(by_size.value["n"]) and sum(by_size.value["n"]) == lesions
+    lesions = sum(n for c, n in zip(per_class.value["class"], per_class.value["images"]) if c != "normal")
+    assert list(by_size.value["lesions"]) and sum(by_size.value["lesions"]) == lesions
 
 
 def test_evaluate_page_warns_when_the_model_trained_on_some_of_the_images(isolated_dirs):
