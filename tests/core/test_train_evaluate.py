@@ -35,6 +35,11 @@ def test_run_folder_has_everything(trained_run):
     assert len(rows) == 1 and "val_mask_dice_coef" in rows[0]
     card = json.load(open(os.path.join(out, "model.card.json")))
     assert card["test_metrics"]["n_images"] == len(json.load(open(os.path.join(out, "split.json")))["split"]["test"])
+    # every test lesion falls in exactly one size band on the card, and the Markdown lists the breakdown
+    t = card["test_metrics"]
+    assert t["by_size"] and sum(b["n"] for b in t["by_size"]) == t["n_lesion"]
+    assert sum(b["n_unmarked"] for b in t["by_size"]) == t["n_unmarked"] <= t["n_missed"]
+    assert "- By lesion size" in open(os.path.join(out, "model.card.md")).read()
     assert "Al-Dhabyani" in card["citation"] and "not a diagnosis" in card["intended_use"].lower()
     assert 0.0 < card["threshold"] < 1.0
 
