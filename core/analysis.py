@@ -139,7 +139,7 @@ def no_lesion_words(analysis: Analysis, threshold: float, card: dict | None) -> 
                  "(Dice below 0.3)")
         unmarked = [b for b in t.get("by_size") or [] if b.get("n_unmarked")]
         if unmarked:
-            # which lesions it leaves blank matters here: on BUSI they are mostly the large ones
+            # an empty mask is the case in front of the user, so say how often, and at which sizes, that hid a lesion
             text += (f", and left {sum(b['n_unmarked'] for b in unmarked)} wholly unmarked ("
                      + ", ".join(f"{b['n_unmarked']} covering {b['band']} of the image" for b in unmarked) + ")")
     else:

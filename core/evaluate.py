@@ -120,8 +120,8 @@ def lesion_share(row: dict) -> float | None:
 def size_summary(lesion_rows: list[dict]) -> list[dict]:
     """Mean Dice, misses and wholly unmarked lesions in each size band (SIZE_BANDS), empty bands left out.
 
-    A single mean hides where a model fails; on BUSI the misses gather in certain sizes, which a clinician
-    reading one image needs to know."""
+    A single mean hides where a model fails; the bands let a clinician weigh the figures against the size of
+    the lesion in front of them. Each band's mean carries its interval: the bands hold few lesions."""
     out = []
     for name, lo, hi in SIZE_BANDS:
         band = [r for r in lesion_rows if (share := lesion_share(r)) is not None and lo <= share < hi]
