@@ -292,14 +292,13 @@ def _augment(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, strength: s
 
 def make_batches(arrays: Arrays, batch_size: int, augment: bool, shuffle: bool, seed: int,
                  strength: str = "basic"):
-    """A Keras PyDataset yielding (image, {mask, malignancy}, {mask, malignancy} sample weights)."""
-    import keras
-
+    """Indexable batches of (image, {mask, malignancy}, {mask, malignancy} sample weights), reshuffled and
+    re-augmented by ``on_epoch_end`` (the PyDataset protocol, fed by ``fit_epochs``)."""
     from core.preprocess import normalise
 
-    class Batches(keras.utils.PyDataset):
+    class Batches:
         def __init__(self):
-            super().__init__(workers=1, use_multiprocessing=False)
+            self.batch_size = batch_size
             self.epoch = 0
             self.order = np.arange(len(arrays.keys))
             self.on_epoch_end()
@@ -333,6 +332,54 @@ def make_batches(arrays: Arrays, batch_size: int, augment: bool, shuffle: bool, 
                     {"mask": np.ones(n, np.float32), "malignancy": arrays.cls_weight[idx]})
 
     return Batches()
+
+
+def fit_epochs(model, train_batches, val_batches, epochs: int, initial_epoch: int, callbacks) -> None:
+    """Keras' fit loop over ``make_batches`` batches, fed to ``train_on_batch`` one at a time.
+
+    Why not ``model.fit(train_batches)``: Keras feeds a PyDataset (or any Python generator) through
+    tf.data's ``from_generator``, and on the 2-core CPU each training step then took about 1.7x as
+    long as the same step fed as arrays (``python3 bench/bench_train_feed.py``). Everything else is
+    fit's: the same batches in the same order (``on_epoch_end`` reshuffles), metrics reset each epoch
+    and reported as running means, ``val_``-prefixed validation figures, the callbacks' hooks, and
+    ``model.stop_training`` honoured after every batch.
+    """
+    import keras
+
+    steps = len(train_batches)
+    hooks = keras.callbacks.CallbackList(callbacks, add_history=True, model=model, epochs=epochs, steps=steps,
+                                         verbose=0)
+    # validation batches are not augmented, so they are built once and concatenated for evaluate()
+    parts = [val_batches[i] for i in range(len(val_batches))]
+    val_x = np.concatenate([p[0] for p in parts])
+    val_y = {k: np.concatenate([p[1][k] for p in parts]) for k in parts[0][1]}
+    val_w = {k: np.concatenate([p[2][k] for p in parts]) for k in parts[0][2]}
+    model.stop_training = False
+    hooks.on_train_begin()
+    logs = {}
+    for epoch in range(initial_epoch, epochs):
+        model.reset_metrics()
+        hooks.on_epoch_begin(epoch)
+        for step in range(steps):
+            # Augmented here, between steps, never beside one: on 2 cores any work running alongside
+            # TensorFlow's spinning thread pool slowed the step far more than the work itself costs.
+            x, y, w = train_batches[step]
+            hooks.on_train_batch_begin(step)
+            logs = model.train_on_batch(x, y, sample_weight=w, return_dict=True)
+            hooks.on_train_batch_end(step, logs)
+            if model.stop_training:
+                break
+        train_batches.on_epoch_end()
+        epoch_logs = dict(logs)
+        if not model.stop_training:
+            val = model.evaluate(val_x, val_y, sample_weight=val_w, batch_size=val_batches.batch_size, verbose=0,
+                                 return_dict=True)
+            epoch_logs.update({f"val_{k}": v for k, v in val.items()})
+        hooks.on_epoch_end(epoch, epoch_logs)
+        logs = epoch_logs
+        if model.stop_training:
+            break
+    hooks.on_train_end(logs)
 
 
 # ---------------------------------------------------------------- callbacks
@@ -666,8 +713,7 @@ def train(settings: TrainSettings, resume: bool = False, log=print) -> dict:
                                                            min_lr=1e-5, verbose=0))
     run.update_status(state="training", epoch=initial_epoch, epochs=settings.epochs, device=device, message="")
     if initial_epoch < settings.epochs:
-        model.fit(train_batches, validation_data=val_batches, epochs=settings.epochs, initial_epoch=initial_epoch,
-                  callbacks=callbacks, verbose=0)
+        fit_epochs(model, train_batches, val_batches, settings.epochs, initial_epoch, callbacks)
     if _Cancel.requested:
         run.update_status(state=CANCELLED, message=f"cancelled after epoch {run.epochs_done()}")
         raise KeyboardInterrupt
