@@ -338,8 +338,8 @@ def fit_epochs(model, train_batches, val_batches, epochs: int, initial_epoch: in
     """Keras' fit loop over ``make_batches`` batches, fed to ``train_on_batch`` one at a time.
 
     Why not ``model.fit(train_batches)``: Keras feeds a PyDataset (or any Python generator) through
-    tf.data's ``from_generator``, and on the 2-core CPU each training step then took about 1.7x as
-    long as the same step fed as arrays (``python3 bench/bench_train_feed.py``). Everything else is
+    tf.data's ``from_generator``, and on the 2-core CPU each step of the plain (non-XLA) graph then took
+    about 1.8x as long as when fed here (``python3 bench/bench_train_feed.py``). Everything else is
     fit's: the same batches in the same order (``on_epoch_end`` reshuffles), metrics reset each epoch
     and reported as running means, ``val_``-prefixed validation figures, the callbacks' hooks, and
     ``model.stop_training`` honoured after every batch.
@@ -361,8 +361,7 @@ def fit_epochs(model, train_batches, val_batches, epochs: int, initial_epoch: in
         model.reset_metrics()
         hooks.on_epoch_begin(epoch)
         for step in range(steps):
-            # Augmented here, between steps, never beside one: on 2 cores any work running alongside
-            # TensorFlow's spinning thread pool slowed the step far more than the work itself costs.
+            # augmented here, between steps: it costs about 2 % of a step, too little to be worth a thread
             x, y, w = train_batches[step]
             hooks.on_train_batch_begin(step)
             logs = model.train_on_batch(x, y, sample_weight=w, return_dict=True)
