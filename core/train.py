@@ -340,9 +340,11 @@ def fit_epochs(model, train_batches, val_batches, epochs: int, initial_epoch: in
     Why not ``model.fit(train_batches)``: Keras feeds a PyDataset (or any Python generator) through
     tf.data's ``from_generator``, and on the 2-core CPU each step of the plain (non-XLA) graph then took
     about 1.8x as long as when fed here (``python3 bench/bench_train_feed.py``). Everything else is
-    fit's: the same batches in the same order (``on_epoch_end`` reshuffles), metrics reset each epoch
-    and reported as running means, ``val_``-prefixed validation figures, the callbacks' hooks, and
-    ``model.stop_training`` honoured after every batch.
+    fit's: the same batches in the same order (``on_epoch_end`` reshuffles), training figures as the
+    running mean over the epoch's batches, ``val_``-prefixed validation figures, the callbacks' hooks,
+    and ``model.stop_training`` honoured after every batch. (``train_on_batch`` resets the metrics each
+    call, so the loop averages them; every training batch has the same size, so for the loss and the
+    mean-type metrics that is fit's figure exactly. The malignancy AUC becomes a mean of per-batch AUCs.)
     """
     import keras
 
@@ -358,13 +360,15 @@ def fit_epochs(model, train_batches, val_batches, epochs: int, initial_epoch: in
     hooks.on_train_begin()
     logs = {}
     for epoch in range(initial_epoch, epochs):
-        model.reset_metrics()
         hooks.on_epoch_begin(epoch)
+        totals = {}
         for step in range(steps):
             # augmented here, between steps: it costs about 2 % of a step, too little to be worth a thread
             x, y, w = train_batches[step]
             hooks.on_train_batch_begin(step)
-            logs = model.train_on_batch(x, y, sample_weight=w, return_dict=True)
+            for k, v in model.train_on_batch(x, y, sample_weight=w, return_dict=True).items():
+                totals[k] = totals.get(k, 0.0) + float(v)
+            logs = {k: v / (step + 1) for k, v in totals.items()}
             hooks.on_train_batch_end(step, logs)
             if model.stop_training:
                 break

@@ -66,6 +66,26 @@ def test_runs_every_batch_of_each_remaining_epoch_and_reports_validation(model):
     assert logs["val_loss"] != pytest.approx(first4["loss"], rel=1e-5)
 
 
+def test_figures_are_those_model_fit_reports_on_the_same_batches():
+    arrays, val_arrays = tiny_arrays(12), tiny_arrays(5)
+    train, val = make_batches(arrays, 4, False, False, 0), make_batches(val_arrays, 4, False, False, 0)
+    stack = lambda b: (np.concatenate([b[i][0] for i in range(len(b))]),  # noqa: E731
+                       {k: np.concatenate([b[i][1][k] for i in range(len(b))]) for k in b[0][1]})
+    ours, theirs = Recorder(), Recorder()
+    keras.utils.set_random_seed(0)
+    a = compile_model(build_unet((32, 32, 1), 4, 2), "bce_dice", 1e-3, jit_compile=False)
+    keras.utils.set_random_seed(0)
+    b = compile_model(build_unet((32, 32, 1), 4, 2), "bce_dice", 1e-3, jit_compile=False)
+    fit_epochs(a, train, val, epochs=2, initial_epoch=0, callbacks=[ours])
+    b.fit(*stack(train), batch_size=4, epochs=2, shuffle=False, validation_data=stack(val), callbacks=[theirs],
+          verbose=0)
+    for (_, mine), (_, fits) in zip(ours.epochs, theirs.epochs):
+        for key in ("loss", "mask_loss", "mask_dice_coef", "val_loss", "val_mask_dice_coef"):
+            assert mine[key] == pytest.approx(fits[key], rel=1e-4, abs=1e-6), key
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(wa, wb, rtol=1e-4, atol=1e-6)
+
+
 def test_stop_training_ends_after_the_current_batch_without_validation(model):
     train = make_batches(tiny_arrays(16), 4, False, True, 0)
     val = make_batches(tiny_arrays(4), 4, False, False, 0)
