@@ -48,7 +48,7 @@ def main(argv=None) -> int:
     import keras
 
     from core.model import compile_model
-    from core.train import TrainSettings, build_model, fit_epochs, make_batches
+    from core.train import TrainSettings, as_keras_dataset, build_model, fit_epochs, make_batches
 
     settings = TrainSettings(data="", out="", image_size=a.image_size, base_filters=12, depth=5,
                              batch_size=a.batch_size, encoder=a.encoder,
@@ -66,20 +66,6 @@ def main(argv=None) -> int:
         def on_train_batch_end(self, batch, logs=None):
             self.end = time.perf_counter()
 
-    class AsPyDataset(keras.utils.PyDataset):  # what core.train handed to model.fit before fit_epochs
-        def __init__(self, batches):
-            super().__init__(workers=1, use_multiprocessing=False)
-            self.batches = batches
-
-        def __len__(self):
-            return len(self.batches)
-
-        def __getitem__(self, i):
-            return self.batches[i]
-
-        def on_epoch_end(self):
-            self.batches.on_epoch_end()
-
     def timed(feed) -> float:
         keras.utils.set_random_seed(0)
         model = build_model(settings, log=lambda *_: None)
@@ -90,8 +76,9 @@ def main(argv=None) -> int:
         return (clock.end - clock.start) / a.steps
 
     def by_fit(model, batches, val_batches, clock):
-        model.fit(AsPyDataset(batches), validation_data=AsPyDataset(val_batches), epochs=2, callbacks=[clock],
-                  verbose=0)
+        # what core.train handed to model.fit before fit_epochs (and still does with several GPUs)
+        model.fit(as_keras_dataset(batches), validation_data=as_keras_dataset(val_batches), epochs=2,
+                  callbacks=[clock], verbose=0)
 
     def by_fit_epochs(model, batches, val_batches, clock):
         fit_epochs(model, batches, val_batches, 2, 0, [clock])

@@ -334,6 +334,26 @@ def make_batches(arrays: Arrays, batch_size: int, augment: bool, shuffle: bool, 
     return Batches()
 
 
+def as_keras_dataset(batches):
+    """``make_batches`` batches as a Keras PyDataset, for ``model.fit`` (used with several GPUs, see ``train``)."""
+    import keras
+
+    class KerasBatches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__(workers=1, use_multiprocessing=False)
+
+        def __len__(self):
+            return len(batches)
+
+        def __getitem__(self, i):
+            return batches[i]
+
+        def on_epoch_end(self):
+            batches.on_epoch_end()
+
+    return KerasBatches()
+
+
 def fit_epochs(model, train_batches, val_batches, epochs: int, initial_epoch: int, callbacks) -> None:
     """Keras' fit loop over ``make_batches`` batches, fed to ``train_on_batch`` one at a time.
 
@@ -716,7 +736,13 @@ def train(settings: TrainSettings, resume: bool = False, log=print) -> dict:
                                                            min_lr=1e-5, verbose=0))
     run.update_status(state="training", epoch=initial_epoch, epochs=settings.epochs, device=device, message="")
     if initial_epoch < settings.epochs:
-        fit_epochs(model, train_batches, val_batches, settings.epochs, initial_epoch, callbacks)
+        if strategy.num_replicas_in_sync > 1:
+            # Several GPUs: fit's distributed tf.data pipeline splits each batch across them, which
+            # train_on_batch would not (every GPU would run the whole batch).
+            model.fit(as_keras_dataset(train_batches), validation_data=as_keras_dataset(val_batches),
+                      epochs=settings.epochs, initial_epoch=initial_epoch, callbacks=callbacks, verbose=0)
+        else:
+            fit_epochs(model, train_batches, val_batches, settings.epochs, initial_epoch, callbacks)
     if _Cancel.requested:
         run.update_status(state=CANCELLED, message=f"cancelled after epoch {run.epochs_done()}")
         raise KeyboardInterrupt

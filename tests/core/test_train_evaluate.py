@@ -347,3 +347,26 @@ def test_emphasise_reads_keys_skipping_comments_and_the_run_fits_the_repeats(tra
         with pytest.raises(SystemExit):
             train.parse_args(["--data", "d", "--out", str(tmp_path), "--emphasise", str(bad)])
         assert words in capsys.readouterr().err
+
+
+def test_with_several_gpus_training_goes_through_keras_fit(trained_run, tmp_path, monkeypatch):
+    """fit splits each batch across GPUs (fit_epochs would hand every GPU the whole batch)."""
+    import tensorflow as tf
+
+    data, _ = trained_run
+    default = tf.distribute.get_strategy()
+
+    class TwoReplicas:  # stands in for MirroredStrategy over two GPUs, which this machine does not have
+        num_replicas_in_sync = 2
+
+        def scope(self):
+            return default.scope()
+
+    monkeypatch.setattr(train.runtime, "training_setup", lambda: (TwoReplicas(), False, "2 GPUs (stand-in)"))
+    monkeypatch.setattr(train, "fit_epochs", lambda *a, **k: pytest.fail("fit_epochs used with several GPUs"))
+    out = str(tmp_path / "run")
+    assert train.main(["--data", data, "--out", out, "--epochs", "1", "--image-size", "32", "--base-filters", "4",
+                       "--depth", "2", "--batch-size", "4", "--seed", "1"]) == 0
+    rows = list(csv.DictReader(open(os.path.join(out, "metrics.csv"))))
+    assert len(rows) == 1 and float(rows[0]["val_mask_dice_coef"]) >= 0
+    assert json.load(open(os.path.join(out, "status.json")))["state"] == "done"
