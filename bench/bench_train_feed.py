@@ -3,7 +3,7 @@
     python bench/bench_train_feed.py [--steps 12] [--image-size 256] [--encoder efficientnet_lite2]
 
 Builds the network core.train would (by default the shipped default's recipe: residual U-Net, 12 base
-filters, depth 5, XLA on the CPU as runtime.training_setup says; --encoder swaps in a pretrained
+filters, depth 5, XLA on the CPU as core.train.training_setup says; --encoder swaps in a pretrained
 encoder, trained without XLA as core.train does), on synthetic images with the strong augmentation,
 and times the second epoch of each feeding path in the same run, from the first batch to the last
 (the first epoch pays for graph building and compilation). Prints seconds per batch and images/s
@@ -21,7 +21,6 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from core import runtime  # noqa: E402
 
 
 def synthetic_arrays(n: int, size: int):
@@ -48,14 +47,12 @@ def main(argv=None) -> int:
     import keras
 
     from core.model import compile_model
-    from core.train import TrainSettings, as_keras_dataset, build_model, fit_epochs, make_batches
+    from core.train import TrainSettings, as_keras_dataset, build_model, fit_epochs, make_batches, training_setup
 
     settings = TrainSettings(data="", out="", image_size=a.image_size, base_filters=12, depth=5,
                              batch_size=a.batch_size, encoder=a.encoder,
                              encoder_weights=a.encoder and os.path.join("weights", "encoders", f"{a.encoder}.npz"))
-    _strategy, jit, device = runtime.training_setup()
-    if a.encoder and jit is True:
-        jit, device = False, device.replace(", XLA", "")  # as core.train does for the depthwise encoders
+    _strategy, jit, device = training_setup(settings)
     train = synthetic_arrays(a.steps * a.batch_size, a.image_size)
     val = synthetic_arrays(a.batch_size, a.image_size)
 
