@@ -22,6 +22,10 @@
 #       U-Net's forward pass in the same run.
 # Its test figures, paired against the default with bench/paired_difference.py, are reported whatever
 # they are.
+# Outcome (2026-11-30; about 100 min of training once core.train ran its own loop): test lesion Dice 0.720
+# (95 % CI 0.651-0.783), false alarms 4/17 (23.5 %), malignancy AUC 0.962. Fails (b), 0.720 < 0.728, so it
+# does not ship; (c) was not run. Paired against the default on the same 76 lesions: -0.019 (-0.049 to
+# +0.006), better on 27, worse on 34. Figures and commands in bench/RESULTS.md ("Lite2 refit").
 # Usage: bash bench/train_refit_lite2.sh [BUSI_DIR] [RUNS_DIR]
 set -euo pipefail
 DATA=${1:-../shared/busi/Dataset_BUSI_with_GT}
