@@ -13,6 +13,9 @@
 # doubling of the data, taken from those two points, says what adding images of the same kind could
 # buy: the refit's train+val is 531 images, and all 624 would be 0.23 doublings more.
 # Nothing here ships. core.train writes test figures into each run's card as always; they are not read.
+# Outcome (2026-11-30, about 36 min a point on 2 cores): validation lesion Dice 0.684 / 0.662 / 0.686 for
+# 110 / 221 / 437 training images; paired 100 % - 50 % +0.024 (-0.019 to +0.069), 100 % - 25 % +0.002
+# (-0.052 to +0.053). Flat within noise: see bench/RESULTS.md, "Learning curve".
 # Usage: bash bench/learning_curve.sh [BUSI_DIR] [RUNS_DIR]
 set -euo pipefail
 DATA=${1:-../shared/busi/Dataset_BUSI_with_GT}
