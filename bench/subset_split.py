@@ -18,7 +18,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from core.audit import _load_and_group  # noqa: E402
+from core.audit import group_cases  # noqa: E402
+from core.data import load_cases, scan_busi  # noqa: E402
 from core.split import check_no_group_leak, read_manifest, write_manifest  # noqa: E402
 
 
@@ -59,7 +60,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("fractions", nargs="+", type=float)
     a = ap.parse_args(argv)
-    loaded, grouping, _ = _load_and_group(a.data)
+    loaded = load_cases(scan_busi(a.data).cases)
+    grouping = group_cases(loaded)
     label_of = {lc.case.key: lc.case.label for lc in loaded}
     split = read_manifest(a.split)
     os.makedirs(a.out_dir, exist_ok=True)
