@@ -14,29 +14,21 @@ import os
 import sys
 from collections import Counter
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from core.audit import group_cases  # noqa: E402
-from core.data import load_cases, scan_busi  # noqa: E402
-from core.split import check_no_group_leak, read_manifest, write_manifest  # noqa: E402
+from core.audit import load_and_group  # noqa: E402
+from core.split import check_no_group_leak, read_manifest, shuffled_groups, write_manifest  # noqa: E402
 
 
 def nested_subsets(train: list[str], label_of: dict[str, str], group_of: dict[str, int], fractions: list[float],
                    seed: int = 0) -> dict[float, list[str]]:
     """For each fraction, a training list of about that share of each class, built from whole groups.
 
-    The groups of each class are shuffled once (seeded) and taken in that order, so a smaller subset is
-    always a prefix of a larger one."""
-    members: dict[int, list[str]] = {}
-    for k in sorted(train):
-        members.setdefault(group_of[k], []).append(k)
-    ordered = sorted(members.values(), key=lambda m: m[0])
-    np.random.default_rng(seed).shuffle(ordered)
+    The groups of each class are shuffled once (seeded, as core.split deals them) and taken in that order,
+    so a smaller subset is always a prefix of a larger one."""
     by_class: dict[str, list[list[str]]] = {}
-    for m in ordered:
-        by_class.setdefault(Counter(label_of[k] for k in m).most_common(1)[0][0], []).append(m)
+    for cls, m in shuffled_groups(train, [label_of[k] for k in train], [group_of[k] for k in train], seed):
+        by_class.setdefault(cls, []).append(m)
     out = {}
     for f in fractions:
         chosen: list[str] = []
@@ -60,8 +52,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("fractions", nargs="+", type=float)
     a = ap.parse_args(argv)
-    loaded = load_cases(scan_busi(a.data).cases)
-    grouping = group_cases(loaded)
+    loaded, grouping, _ = load_and_group(a.data)
     label_of = {lc.case.key: lc.case.label for lc in loaded}
     split = read_manifest(a.split)
     os.makedirs(a.out_dir, exist_ok=True)

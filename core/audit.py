@@ -143,7 +143,8 @@ def audit_loaded(dataset: Dataset, loaded: list[LoadedCase], grouping: Grouping,
     )
 
 
-def _load_and_group(path: str):
+def load_and_group(path: str):
+    """Scan and decode a BUSI-shaped folder, group its near-duplicates and audit it: (loaded, grouping, report)."""
     dataset = scan_busi(path)
     unreadable: list[str] = []
     loaded = load_cases(dataset.cases, unreadable)
@@ -153,7 +154,7 @@ def _load_and_group(path: str):
 
 def audit_dataset(path: str) -> AuditReport:
     """Scan, decode and audit a BUSI-shaped folder."""
-    return _load_and_group(path)[2]
+    return load_and_group(path)[2]
 
 
 def main(argv=None) -> int:
@@ -177,7 +178,7 @@ def audit_with_split(path: str, seed: int = 0, val_fraction: float = 0.15, test_
     """Audit a folder and preview the split training would use: (report, {split: {class: count}})."""
     from core.split import make_split
 
-    loaded, grouping, report = _load_and_group(path)
+    loaded, grouping, report = load_and_group(path)
     keys = [lc.case.key for lc in loaded]
     label_of = {lc.case.key: lc.case.label for lc in loaded}
     try:

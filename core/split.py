@@ -15,39 +15,44 @@ import numpy as np
 from core.files import write_json_atomic
 
 
+def shuffled_groups(keys: list[str], labels: list[str], groups: list[int], seed: int = 0) -> list[tuple[str, list[str]]]:
+    """The near-duplicate groups as (class, sorted member keys), in a seeded shuffle of a canonical order.
+
+    A group counts under its most common class. The canonical order (groups by their first key) comes
+    first, so the result does not depend on listing order."""
+    members: dict[int, list[str]] = {}
+    for k, g in zip(keys, groups):
+        members.setdefault(g, []).append(k)
+    label_of = dict(zip(keys, labels))
+    ordered = sorted((sorted(m) for m in members.values()), key=lambda m: m[0])
+    np.random.default_rng(seed).shuffle(ordered)
+    return [(Counter(label_of[k] for k in m).most_common(1)[0][0], m) for m in ordered]
+
+
 def make_split(keys: list[str], labels: list[str], groups: list[int], seed: int = 0,
                val_fraction: float = 0.15, test_fraction: float = 0.15) -> dict[str, list[str]]:
     """Split case keys into {"train", "val", "test"}; deterministic for a given seed.
 
-    Groups are shuffled (seeded) and dealt, class by class (a group counts
-    under its most common class), to test until that class's test share is
-    reached, then to val, then to train. Works from a dozen images upwards.
+    Groups are shuffled (seeded, ``shuffled_groups``) and dealt, class by class, to test until that
+    class's test share is reached, then to val, then to train. Works from a dozen images upwards.
     """
-    members: dict[int, list[int]] = {}
-    for i, g in enumerate(groups):
-        members.setdefault(g, []).append(i)
-    # canonical order first, so the result does not depend on listing order
-    ordered = sorted((sorted(idx, key=lambda i: keys[i]) for idx in members.values()), key=lambda idx: keys[idx[0]])
-    rng = np.random.default_rng(seed)
-    rng.shuffle(ordered)
-    by_class: dict[str, list[list[int]]] = {}
-    for idx in ordered:
-        cls = Counter(labels[i] for i in idx).most_common(1)[0][0]
-        by_class.setdefault(cls, []).append(idx)
+    ordered = shuffled_groups(keys, labels, groups, seed)
+    by_class: dict[str, list[list[str]]] = {}
+    for cls, m in ordered:
+        by_class.setdefault(cls, []).append(m)
     split = {"train": [], "val": [], "test": []}
     for cls in sorted(by_class):
-        n = sum(len(idx) for idx in by_class[cls])
+        n = sum(len(m) for m in by_class[cls])
         want = {"test": round(test_fraction * n), "val": round(val_fraction * n)}
         got = {"test": 0, "val": 0}
-        for idx in by_class[cls]:
+        for m in by_class[cls]:
             side = next((s for s in ("test", "val") if got[s] < want[s]), "train")
             if side != "train":
-                got[side] += len(idx)
-            split[side].extend(keys[i] for i in idx)
+                got[side] += len(m)
+            split[side].extend(m)
     if not split["val"] and split["train"]:
         # tiny datasets: validation needs at least one group
-        first = next(idx for idx in ordered if keys[idx[0]] in split["train"])
-        moved = {keys[i] for i in first}
+        moved = set(next(m for _, m in ordered if m[0] in split["train"]))
         split["train"] = [k for k in split["train"] if k not in moved]
         split["val"].extend(sorted(moved))
     return {k: sorted(v) for k, v in split.items()}
