@@ -104,11 +104,24 @@ class Grouping:
 
 
 def group_cases(loaded: list[LoadedCase]) -> Grouping:
+    """Group ids that keep near-duplicate frames, and a patient's images, together.
+
+    Near-duplicates are looked for across all the cases given, so two datasets loaded together are checked
+    against each other too. Images of one patient (where the layout names patients) share a group whatever
+    they look like: a split must not put one of a patient's images in training and another in test."""
     keys = [lc.case.key for lc in loaded]
     if not loaded:
         return Grouping({}, [], [])
     dist = hash_distances(perceptual_hashes([lc.gray for lc in loaded]))
-    gid = group_by_distance(dist, NEAR_DUPLICATE_BITS)
+    linked = dist <= NEAR_DUPLICATE_BITS
+    by_patient: dict[str, list[int]] = {}
+    for i, lc in enumerate(loaded):
+        if lc.case.patient:
+            by_patient.setdefault(lc.case.patient, []).append(i)
+    for members in by_patient.values():
+        for a in members[1:]:
+            linked[members[0], a] = linked[a, members[0]] = True
+    gid = group_by_distance(np.where(linked, 0, NEAR_DUPLICATE_BITS + 1), NEAR_DUPLICATE_BITS)
     groups: dict[int, list[str]] = {}
     for k, g in zip(keys, gid):
         groups.setdefault(g, []).append(k)

@@ -1,16 +1,21 @@
-"""Finding and loading a BUSI-shaped dataset folder.
+"""Finding and loading labelled dataset folders, in the layouts we understand.
 
-Owns the layout rules: ``<root>/{benign,malignant,normal}/name.png`` with
-``name_mask.png`` (and sometimes ``name_mask_1.png`` ...) beside it. Images
-are paired with their masks by name, never by sort order, and every mask file
-of an image is merged (logical OR). Anything that does not fit is skipped and
-reported in ``Dataset.problems`` rather than failing the whole load.
+Two published layouts are read, detected from the folder itself:
 
-Dataset: Al-Dhabyani W, Gomaa M, Khaled H, Fahmy A. Dataset of breast
-ultrasound images. Data in Brief 28 (2020) 104863.
+- BUSI (Kaggle): ``<root>/{benign,malignant,normal}/name.png`` with ``name_mask.png`` (and sometimes
+  ``name_mask_1.png`` ...) beside it. Every mask file of an image is merged (logical OR).
+  Al-Dhabyani W, Gomaa M, Khaled H, Fahmy A. Dataset of breast ultrasound images. Data in Brief 28 (2020) 104863.
+- BUS-BRA: ``Images/bus_NNNN-x.png``, ``Masks/mask_NNNN-x.png`` and ``bus_data.csv`` (Case = patient,
+  Pathology, Histology, BIRADS, Device). Gómez-Flores W, Gregorio-Calas MJ, Coelho de Albuquerque Pereira W,
+  "BUS-BRA: A Breast Ultrasound Dataset for Assessing Computer-aided Diagnosis Systems", Medical Physics.
+
+Images are paired with their masks by name, never by sort order. Each case carries its dataset, its patient
+where the layout names one, and the layout's metadata (device, BI-RADS). Anything that does not fit is skipped
+and reported in ``Dataset.problems`` rather than failing the whole load.
 """
 from __future__ import annotations
 
+import csv
 import os
 import re
 from collections import defaultdict
@@ -25,6 +30,9 @@ CLASSES = ("benign", "malignant", "normal")
 CLASS_LABEL = {"benign": 0, "malignant": 1, "normal": -1}
 MASK_RE = re.compile(r"^(?P<stem>.+?)_mask(?:_(?P<idx>\d+))?$", re.IGNORECASE)
 BUSI_DIRNAME = "Dataset_BUSI_with_GT"
+BUSBRA_CSV = "bus_data.csv"
+LAYOUTS = {"busi": "BUSI (benign/, malignant/, normal/ with name_mask.png beside each image)",
+           "busbra": "BUS-BRA (Images/, Masks/ and bus_data.csv)"}
 
 
 class DatasetError(ValueError):
@@ -35,13 +43,23 @@ class DatasetError(ValueError):
 class Case:
     """One image of the dataset with the paths of all its mask files.
 
-    key: "<class>/<stem>", unique within a dataset and stable across machines.
+    key: "<class>/<stem>" for BUSI (as its manifests have always named them), "busbra/<ID>" for BUS-BRA:
+    unique across the datasets we read and stable across machines.
+    patient: the patient the image belongs to, where the layout says ("busbra:3"); None otherwise.
+    meta: what else the layout gives, e.g. {"device": ..., "birads": ...}.
     """
 
     key: str
     label: str
     image_path: str
     mask_paths: list[str]
+    dataset: str = "busi"
+    patient: str | None = None
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def device(self) -> str:
+        return self.meta.get("device") or "unknown"
 
     @property
     def malignant(self) -> int:
@@ -54,11 +72,18 @@ class Dataset:
     cases: list[Case]
     problems: list[str] = field(default_factory=list)
     extra_masks: list[str] = field(default_factory=list)
+    layout: str = "busi"
 
     def counts(self) -> dict[str, int]:
         out = {c: 0 for c in CLASSES}
         for case in self.cases:
             out[case.label] += 1
+        return out
+
+    def counts_by_dataset(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for case in self.cases:
+            out.setdefault(case.dataset, {c: 0 for c in CLASSES})[case.label] += 1
         return out
 
 
@@ -101,6 +126,109 @@ def find_busi_root(path: str) -> str:
         f"{path} does not look like BUSI: no benign/, malignant/ or normal/ folder was found "
         f"in it or one level around it. Point to the '{BUSI_DIRNAME}' folder."
     )
+
+
+def find_busbra_root(path: str) -> str | None:
+    """The folder holding bus_data.csv, Images/ and Masks/: the path itself or up to two levels below; else None."""
+    path = os.path.abspath(os.path.expanduser(path))
+    level = [path]
+    for _ in range(3):
+        nxt = []
+        for p in level:
+            if os.path.isfile(os.path.join(p, BUSBRA_CSV)) and os.path.isdir(os.path.join(p, "Images")):
+                return p
+            try:
+                nxt += [os.path.join(p, n) for n in sorted(os.listdir(p)) if os.path.isdir(os.path.join(p, n))]
+            except OSError:
+                pass
+        level = nxt
+    return None
+
+
+def detect_layout(path: str) -> str:
+    """'busi' or 'busbra' for a folder in one of the layouts we read; DatasetError naming them otherwise."""
+    full = os.path.abspath(os.path.expanduser(path))
+    if not os.path.isdir(full):
+        raise DatasetError(f"{full} is not a folder. Give a dataset folder in one of these layouts: "
+                           + "; ".join(LAYOUTS.values()) + ".")
+    if find_busbra_root(full):
+        return "busbra"
+    try:
+        find_busi_root(full)
+        return "busi"
+    except DatasetError:
+        raise DatasetError(f"{full} is in no layout this app reads. Understood layouts: "
+                           + "; ".join(LAYOUTS.values()) + ".") from None
+
+
+def scan_dataset(path: str) -> Dataset:
+    """Scan a folder in any understood layout (detect_layout)."""
+    return scan_busbra(path) if detect_layout(path) == "busbra" else scan_busi(path)
+
+
+def scan_datasets(paths: list[str]) -> Dataset:
+    """Several dataset folders as one Dataset; its root names them all. Keys must not clash."""
+    parts = [scan_dataset(p) for p in paths]
+    if len(parts) == 1:
+        return parts[0]
+    seen: dict[str, str] = {}
+    for part in parts:
+        for c in part.cases:
+            if c.key in seen:
+                raise DatasetError(f"{c.key} is in both {seen[c.key]} and {part.root}: give each dataset once")
+            seen[c.key] = part.root
+    return Dataset(" + ".join(p.root for p in parts), [c for p in parts for c in p.cases],
+                   [m for p in parts for m in p.problems], [m for p in parts for m in p.extra_masks],
+                   "+".join(p.layout for p in parts))
+
+
+def scan_busbra(path: str) -> Dataset:
+    """Read BUS-BRA's published layout: one case per row of bus_data.csv whose image and mask exist."""
+    root = find_busbra_root(path)
+    if root is None:
+        raise DatasetError(f"{path} does not look like BUS-BRA: no {BUSBRA_CSV} with Images/ beside it.")
+    problems: list[str] = []
+    cases: list[Case] = []
+    try:
+        with open(os.path.join(root, BUSBRA_CSV), newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DatasetError(f"cannot read {os.path.join(root, BUSBRA_CSV)}: {exc}") from None
+    if not rows or not {"ID", "Pathology"} <= set(rows[0]):
+        raise DatasetError(f"{BUSBRA_CSV} in {root} lacks the ID and Pathology columns of BUS-BRA's layout")
+    images, masks = os.path.join(root, "Images"), os.path.join(root, "Masks")
+    listed = set()
+    for row in rows:
+        ident = (row.get("ID") or "").strip()
+        label = (row.get("Pathology") or "").strip().lower()
+        if not ident:
+            continue
+        listed.add(ident)
+        if label not in ("benign", "malignant"):
+            problems.append(f"busbra/{ident}: pathology {row.get('Pathology')!r} is neither benign nor malignant, skipped")
+            continue
+        image = os.path.join(images, f"{ident}.png")
+        mask = os.path.join(masks, f"mask_{ident.removeprefix('bus_')}.png")
+        if not os.path.isfile(image):
+            problems.append(f"busbra/{ident}: listed in {BUSBRA_CSV} but Images/{ident}.png is missing, skipped")
+            continue
+        if not os.path.isfile(mask):
+            problems.append(f"busbra/{ident}: no mask Masks/{os.path.basename(mask)}, skipped")
+            continue
+        case_id = (row.get("Case") or "").strip()
+        meta = {"device": (row.get("Device") or "").strip() or None,
+                "birads": (row.get("BIRADS") or "").strip() or None,
+                "histology": (row.get("Histology") or "").strip() or None,
+                "side": (row.get("Side") or "").strip() or None}
+        cases.append(Case(f"busbra/{ident}", label, image, [mask], "busbra",
+                          f"busbra:{case_id}" if case_id else None, {k: v for k, v in meta.items() if v}))
+    if os.path.isdir(images):
+        for name in sorted(os.listdir(images)):
+            if os.path.splitext(name)[0] not in listed and name.lower().endswith(IMAGE_EXTENSIONS):
+                problems.append(f"busbra/{name}: not listed in {BUSBRA_CSV}, skipped")
+    if not cases:
+        raise DatasetError(f"{root} holds no BUS-BRA image with its mask")
+    return Dataset(root, sorted(cases, key=lambda c: c.key), problems, [], "busbra")
 
 
 def _class_dirs(root: str) -> dict[str, str]:

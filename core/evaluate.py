@@ -26,7 +26,7 @@ from core.intervals import (auc_interval, format_bounds, format_interval, mean_i
 from core.metrics import false_alarm, roc_auc, segmentation_report
 from core.modelcard import format_size_summary
 
-ROW_FIELDS = ["key", "label", "width", "height", "dice", "iou", "sensitivity", "specificity", "pixel_accuracy",
+ROW_FIELDS = ["key", "dataset", "device", "class", "label", "width", "height", "dice", "iou", "sensitivity", "specificity", "pixel_accuracy",
               "hd95_px", "gt_area_px", "pred_area_px", "area_error", "false_alarm", "malignancy_probability",
               "inference_ms"]
 
@@ -60,6 +60,10 @@ def score_predictions(scored: list[Scored], threshold: float) -> list[dict]:
         rep = segmentation_report(gt, pred)
         rows.append({
             "key": s.case.case.key,
+            "dataset": s.case.case.dataset,
+            "device": s.case.case.device,
+            # "class" is the column name a reader looks for; "label" stays for older readers of these files
+            "class": s.case.case.label,
             "label": s.case.case.label,
             "width": gt.shape[1],
             "height": gt.shape[0],
@@ -188,6 +192,12 @@ def summarise(rows: list[dict], excluded_from_auc: set[str] | None = None) -> di
         "per_class": per_class,
         "by_size": size_summary(lesion),
     }
+
+
+def summarise_by(rows: list[dict], column: str, excluded_from_auc: set[str] | None = None) -> dict[str, dict]:
+    """summarise() for each value of a row column ("dataset", "device"), in sorted order."""
+    values = sorted({r.get(column) or "unknown" for r in rows})
+    return {v: summarise([r for r in rows if (r.get(column) or "unknown") == v], excluded_from_auc) for v in values}
 
 
 def choose_threshold(scored: list[Scored], candidates=None) -> float:

@@ -58,6 +58,37 @@ def make_split(keys: list[str], labels: list[str], groups: list[int], seed: int 
     return {k: sorted(v) for k, v in split.items()}
 
 
+def stratum(case) -> str:
+    """What a split balances on: the case's dataset and class ("busi/benign", "busbra/malignant")."""
+    return f"{case.dataset}/{case.label}"
+
+
+def extend_split(fixed: dict[str, list[str]], keys: list[str], strata: list[str], groups: list[int], seed: int = 0,
+                 val_fraction: float = 0.15, test_fraction: float = 0.15) -> dict[str, list[str]]:
+    """A split that keeps every key of ``fixed`` on its side and splits the other keys afresh (make_split).
+
+    This is how a model's split grows when a dataset is added: the images it was tested on stay its test
+    images. A group with a member in ``fixed`` goes whole to that member's side, so adding data never puts a
+    near-duplicate or a patient's other image across the line."""
+    side_of = {k: side for side, members in fixed.items() for k in members}
+    group_side: dict[int, str] = {}
+    for k, g in zip(keys, groups):
+        if k in side_of:
+            # a group already spread over two sides would be a leak in the fixed split: check_no_group_leak says so
+            group_side.setdefault(g, side_of[k])
+    out = {"train": [], "val": [], "test": []}
+    rest = [(k, s, g) for k, s, g in zip(keys, strata, groups) if g not in group_side]
+    for k, g in zip(keys, groups):
+        if g in group_side:
+            out[group_side[g]].append(k)
+    if rest:
+        fresh = make_split([k for k, _, _ in rest], [s for _, s, _ in rest], [g for _, _, g in rest], seed=seed,
+                           val_fraction=val_fraction, test_fraction=test_fraction)
+        for side, members in fresh.items():
+            out[side].extend(members)
+    return {k: sorted(v) for k, v in out.items()}
+
+
 def check_no_group_leak(split: dict[str, list[str]], group_of: dict[str, int]) -> None:
     """Raise if any near-duplicate group has members on two sides."""
     side = {}

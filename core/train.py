@@ -41,7 +41,8 @@ LOSS_LABELS = {"bce_dice": "BCE + Dice", "bce_image_dice": "BCE + Dice per lesio
 
 @dataclass
 class TrainSettings:
-    data: str
+    # one dataset folder, or several (any understood layout, core.data.detect_layout), trained on together
+    data: list[str] | str
     out: str
     epochs: int = 40
     image_size: int = 256
@@ -88,8 +89,16 @@ class TrainSettings:
     emphasised: list[str] | None = None
     emphasis: int = 1
     cleanup_data: bool = False
+    # How often each dataset's images are drawn, relative to the others, per image: {"busi": 1.5} draws a BUSI
+    # image 1.5 times as often as one of a dataset not named (weight 1). An epoch still draws as many images
+    # as are fitted. None: every image once per epoch. Saved settings without it resume as None.
+    dataset_weights: dict[str, float] | None = None
     name: str = "model"
     extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if isinstance(self.data, str):
+            self.data = [self.data]
 
     @classmethod
     def from_saved(cls, saved: dict) -> "TrainSettings":
@@ -137,22 +146,31 @@ class Arrays:
     y: np.ndarray
     malignant: np.ndarray
     cls_weight: np.ndarray
+    # (N,) relative chance of each image being drawn (dataset weights); None: each image once per epoch
+    draw_weight: np.ndarray | None = None
+
+
+def _count(items) -> dict:
+    out: dict = {}
+    for i in items:
+        out[i] = out.get(i, 0) + 1
+    return out
 
 
 def prepare_data(settings: TrainSettings, run: RunFolder, log=print):
     """Scan, decode, audit and split the data; return (arrays per split, loaded per split, audit report)."""
     from core.audit import NEAR_DUPLICATE_BITS, audit_loaded, group_cases
-    from core.data import load_cases, scan_busi
+    from core.data import load_cases, scan_datasets
     from core.preprocess import resize_image, resize_mask
-    from core.split import check_no_group_leak, make_split, read_manifest, write_manifest
+    from core.split import check_no_group_leak, extend_split, make_split, read_manifest, stratum, write_manifest
 
-    dataset = scan_busi(settings.data)
+    dataset = scan_datasets(settings.data)
     cases = dataset.cases
     if settings.max_cases:
         # a deterministic, class-balanced subset for quick runs and tests
         by_class: dict[str, list] = {}
         for c in sorted(cases, key=lambda c: c.key):
-            by_class.setdefault(c.label, []).append(c)
+            by_class.setdefault(stratum(c), []).append(c)
         per = max(1, settings.max_cases // max(1, len(by_class)))
         cases = [c for lst in by_class.values() for c in lst[:per]]
     unreadable: list[str] = []
@@ -165,19 +183,25 @@ def prepare_data(settings: TrainSettings, run: RunFolder, log=print):
     grouping = group_cases(loaded)
     report = audit_loaded(dataset, loaded, grouping, unreadable)
     keys = [lc.case.key for lc in loaded]
+    strata = [stratum(lc.case) for lc in loaded]
+    group_ids = [grouping.group_of[k] for k in keys]
     if os.path.exists(run.split):
         split = read_manifest(run.split)
     elif settings.split_from:
-        split = read_manifest(settings.split_from)
+        # the manifest's images keep their sides; images it does not name (a dataset added) are split afresh
+        split = extend_split(read_manifest(settings.split_from), keys, strata, group_ids, seed=settings.seed,
+                             val_fraction=settings.val_fraction, test_fraction=settings.test_fraction)
     else:
-        split = make_split(keys, [lc.case.label for lc in loaded], [grouping.group_of[k] for k in keys],
-                           seed=settings.seed, val_fraction=settings.val_fraction,
+        split = make_split(keys, strata, group_ids, seed=settings.seed, val_fraction=settings.val_fraction,
                            test_fraction=settings.test_fraction)
     known = set(keys)
     split = {k: [x for x in v if x in known] for k, v in split.items()}
     check_no_group_leak(split, grouping.group_of)
+    dataset_of = {lc.case.key: lc.case.dataset for lc in loaded}
     write_manifest(run.split, split, {"dataset_root": os.path.basename(dataset.root), "seed": settings.seed,
-                                      "near_duplicate_bits": NEAR_DUPLICATE_BITS})
+                                      "near_duplicate_bits": NEAR_DUPLICATE_BITS,
+                                      "by_dataset": {side: dict(sorted(_count(dataset_of[k] for k in members).items()))
+                                                     for side, members in split.items()}})
     by_key = {lc.case.key: lc for lc in loaded}
     conflicted = grouping.conflicted_keys
     S = settings.image_size
@@ -206,6 +230,13 @@ def prepare_data(settings: TrainSettings, run: RunFolder, log=print):
                             fit.cls_weight)
     if settings.emphasised and settings.emphasis > 1:
         out["fit"] = repeat_emphasised(out["fit"], set(settings.emphasised), settings.emphasis, log)
+    if settings.dataset_weights:
+        fit = out["fit"]
+        fit.draw_weight = np.array([settings.dataset_weights.get(dataset_of[k], 1.0) for k in fit.keys], np.float64)
+        shares = {d: float(fit.draw_weight[[dataset_of[k] == d for k in fit.keys]].sum() / fit.draw_weight.sum())
+                  for d in sorted(set(dataset_of[k] for k in fit.keys))}
+        log("dataset weights " + ", ".join(f"{d} {settings.dataset_weights.get(d, 1.0):g}" for d in shares)
+            + ": share of each epoch's draws " + ", ".join(f"{d} {v:.0%}" for d, v in shares.items()))
     loaded_split = {name: [by_key[k] for k in v] for name, v in split.items()}
     return out, loaded_split, report
 
@@ -311,7 +342,11 @@ def make_batches(arrays: Arrays, batch_size: int, augment: bool, shuffle: bool, 
 
         def on_epoch_end(self):
             self.epoch += 1
-            if shuffle:
+            if shuffle and arrays.draw_weight is not None:
+                # weighted draws: as many as there are images, with replacement, each image by its weight
+                p = arrays.draw_weight / arrays.draw_weight.sum()
+                self.order = np.random.default_rng(seed + self.epoch).choice(len(p), size=len(p), replace=True, p=p)
+            elif shuffle:
                 np.random.default_rng(seed + self.epoch).shuffle(self.order)
 
         def __getitem__(self, i):
@@ -530,7 +565,7 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
 
     from core import modelcard
     from core.evaluate import (choose_threshold, dice_difference, predict_cases, score_predictions, seen_in_training,
-                               summarise)
+                               summarise, summarise_by)
     from core.inference import Predictor
 
     run.update_status(state="finalizing", message="choosing the threshold and scoring the test split")
@@ -548,6 +583,7 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
     test = predict_cases(predictor, loaded_split["test"])
     test_rows = score_predictions(test, threshold)
     test_summary = summarise(test_rows, conflicted)
+    test_by_dataset = summarise_by(test_rows, "dataset", conflicted)
     comparison = None
     if settings.compare_with and os.path.isfile(settings.compare_with):
         # the model this run may replace, scored on exactly the same test images
@@ -556,6 +592,7 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
             other_rows = score_predictions(predict_cases(other, loaded_split["test"]), other.threshold)
             comparison = {"model": settings.compare_with, "threshold": other.threshold,
                           "test_metrics": summarise(other_rows, conflicted),
+                          "test_metrics_by_dataset": summarise_by(other_rows, "dataset", conflicted),
                           "dice_difference": dice_difference(other_rows, test_rows),
                           "test_images_it_trained_on": seen_in_training(
                               settings.compare_with, [lc.case.key for lc in loaded_split["test"]])}
@@ -598,6 +635,8 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
         "val_metrics": {k: v for k, v in val_summary.items() if k != "per_class"},
         "val_metrics_on_trained_images": refit,
         "test_metrics": test_summary,
+        "test_metrics_by_dataset": test_by_dataset,
+        "val_metrics_by_dataset": summarise_by(score_predictions(val, threshold), "dataset", conflicted) if val else {},
         "comparison": comparison,
         "speed": {"predict_path_ms_median": float(np.median(lat)) if lat else None,
                   "measured_on": predictor.device,
@@ -701,7 +740,8 @@ def train(settings: TrainSettings, resume: bool = False, log=print) -> dict:
         arrays, loaded_split, report = prepare_data(settings, run, log)
     finally:
         if settings.cleanup_data:
-            remove_extracted_upload(settings.data, log)
+            for folder in settings.data:
+                remove_extracted_upload(folder, log)
     if _Cancel.requested:
         raise KeyboardInterrupt
     if len(arrays["train"].keys) == 0 or len(arrays["val"].keys) == 0:
@@ -762,7 +802,11 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
     from core.encoders import ENCODERS
 
     ap = argparse.ArgumentParser(description="Train the BUSI U-Net into a run folder.")
-    ap.add_argument("--data", required=True, help="BUSI-shaped folder (benign/, malignant/, normal/)")
+    ap.add_argument("--data", required=True, action="append",
+                    help="dataset folder in BUSI's or BUS-BRA's layout; repeat to train on several together")
+    ap.add_argument("--dataset-weight", action="append", default=[], metavar="NAME=W",
+                    help="draw each image of dataset NAME (busi, busbra) W times as often as an image of a dataset "
+                         "not named; e.g. busi=1.5 so BUS-BRA's size does not drown BUSI's normal scans")
     ap.add_argument("--out", required=True, help="run folder to write")
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--image-size", type=int, default=256)
@@ -827,11 +871,21 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
             ap.error(f"--emphasise: cannot read {a.emphasise}: {exc.strerror}")
         if not emphasised:
             ap.error(f"--emphasise: {a.emphasise} names no case keys")
+    dataset_weights = {}
+    for item in a.dataset_weight:
+        name, _, value = item.partition("=")
+        try:
+            dataset_weights[name.strip()] = float(value)
+        except ValueError:
+            ap.error(f"--dataset-weight {item!r}: write NAME=W, e.g. busi=1.5")
+        if dataset_weights[name.strip()] <= 0:
+            ap.error(f"--dataset-weight {item!r}: the weight must be above 0")
     lr_schedule = a.lr_schedule or ("cosine" if a.fit_on == "train+val" else "plateau")
     s = TrainSettings(data=a.data, out=a.out, epochs=a.epochs, image_size=a.image_size, base_filters=a.base_filters,
                       depth=a.depth, batch_size=a.batch_size, learning_rate=a.learning_rate, loss=a.loss,
                       augment=not a.no_augment, augment_strength=a.augment, seed=a.seed, init_seed=a.init_seed, teachers=a.teachers, teacher_weight=a.teacher_weight,
                       emphasised=emphasised, emphasis=a.emphasis if emphasised else 1,
+                      dataset_weights=dataset_weights or None,
                       init_weights=a.init_weights, split_from=a.split_from,
                       max_cases=a.max_cases, name=a.name, compare_with=a.compare_with, cleanup_data=a.cleanup_data,
                       select_by=a.select_by, lr_schedule=lr_schedule, fit_on=a.fit_on,
