@@ -5,9 +5,9 @@ import os
 
 import streamlit as st
 
-from core.evaluate import interval_caption
-from core.modelcard import CITATION, known_limits, read_card
-from core.registry import active_model_path
+from core.cards.modelcard import CITATION, known_limits, read_card
+from core.cards.registry import active_model_path
+from core.evaluation.tables import interval_caption
 
 st.set_page_config(page_title="BUSI lesion segmentation", page_icon="🩺", layout="wide")
 

@@ -15,20 +15,17 @@ import argparse
 import json
 import os
 import platform
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from core import runtime  # noqa: E402
+from core import runtime
 
 
 def image_files(data: str | None, n: int) -> list[str]:
     """Up to n image files: from the data folder if given (test split of the default model first), else the samples."""
-    from core.data import scan_busi
-    from core.registry import PROJECT_ROOT
+    from core.cards.registry import PROJECT_ROOT
+    from core.data.layouts import scan_busi
 
     folder = data or os.path.join(PROJECT_ROOT, "samples", "busi")
     cases = scan_busi(folder).cases
@@ -41,9 +38,9 @@ def image_files(data: str | None, n: int) -> list[str]:
 
 
 def bench_predict_path(weights: str, files: list[str]) -> dict:
-    from core.imageio import decode_image
-    from core.inference import Predictor, mask_at
-    from core.measure import measure
+    from core.analysis.measure import measure
+    from core.data.imageio import decode_image
+    from core.inference.predictor import Predictor, mask_at
 
     t0 = time.perf_counter()
     p = Predictor.load(weights)
@@ -68,7 +65,7 @@ def bench_classic_forward(runs: int = 12, xla: bool = False) -> dict:
     """
     import tensorflow as tf
 
-    from core.model import build_classic_unet
+    from core.model.unet import build_classic_unet
 
     model = build_classic_unet((256, 256, 1), 64)
     fwd = tf.function(lambda x: model(x, training=False), jit_compile=xla)
@@ -83,7 +80,7 @@ def bench_classic_forward(runs: int = 12, xla: bool = False) -> dict:
 
 
 def bench_training(image_size: int, base_filters: int, depth: int = 4, steps: int = 6, batch: int = 8) -> float:
-    from core.model import build_unet, compile_model
+    from core.model.unet import build_unet, compile_model
 
     _, jit, _ = runtime.training_setup()
     model = compile_model(build_unet((image_size, image_size, 1), base_filters, depth), jit_compile=jit)
@@ -98,7 +95,7 @@ def bench_training(image_size: int, base_filters: int, depth: int = 4, steps: in
 
 
 def main(argv=None) -> int:
-    from core.registry import default_model_path
+    from core.cards.registry import default_model_path
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", help="BUSI-shaped folder to draw images from (default: the shipped samples)")
@@ -140,7 +137,7 @@ def main(argv=None) -> int:
         with open(a.json, "w") as fh:
             json.dump(out, fh, indent=1)
     if a.update_card and card:
-        from core.modelcard import write_card
+        from core.cards.modelcard import write_card
 
         card["speed"] = {
             "predict_path_ms_median": round(ours["median_ms"], 1), "predict_path_ms_p90": round(ours["p90_ms"], 1),

@@ -1,10 +1,9 @@
-"""How fast a training step runs when the batches are fed by Keras' fit (PyDataset) or by core.train.fit_epochs.
+"""How fast a training step runs when the batches are fed by Keras' fit (PyDataset) or by core.training.loop.fit_epochs.
 
-    python bench/bench_train_feed.py [--steps 12] [--image-size 256] [--encoder efficientnet_lite2]
+    python bench/bench_train_feed.py [--steps 12] [--image-size 256]
 
-Builds the network core.train would (by default the shipped default's recipe: residual U-Net, 12 base
-filters, depth 5, XLA on the CPU as core.train.training_setup says; --encoder swaps in a pretrained
-encoder, trained without XLA as core.train does), on synthetic images with the strong augmentation,
+Builds the network core.train would (the shipped default's: residual U-Net, 12 base filters, depth 5, XLA
+on the CPU as core.runtime.training_setup says), on synthetic images with the strong augmentation,
 and times the second epoch of each feeding path in the same run, from the first batch to the last
 (the first epoch pays for graph building and compilation). Prints seconds per batch and images/s
 for both, and their ratio.
@@ -12,18 +11,15 @@ for both, and their ratio.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 
 def synthetic_arrays(n: int, size: int):
-    from core.train import Arrays
+    from core.training.dataprep import Arrays
 
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[:size, :size]
@@ -39,19 +35,20 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=12, help="batches per timed epoch")
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--image-size", type=int, default=256)
-    ap.add_argument("--encoder", help="e.g. efficientnet_lite2 (needs its weights/encoders/*.npz)")
     ap.add_argument("--path", choices=["fit", "fit_epochs"], help=argparse.SUPPRESS)  # one timing, in this process
     a = ap.parse_args(argv)
 
     import keras
 
-    from core.model import compile_model
-    from core.train import TrainSettings, as_keras_dataset, build_model, fit_epochs, make_batches, training_setup
+    from core import runtime
+    from core.model.unet import compile_model
+    from core.training.batches import as_keras_dataset, make_batches
+    from core.training.loop import fit_epochs
+    from core.training.settings import TrainSettings
+    from core.training.trainer import fresh_model
 
-    settings = TrainSettings(data="", out="", image_size=a.image_size, base_filters=12, depth=5,
-                             batch_size=a.batch_size, encoder=a.encoder,
-                             encoder_weights=a.encoder and os.path.join("weights", "encoders", f"{a.encoder}.npz"))
-    _strategy, jit, device = training_setup(settings)
+    settings = TrainSettings(data="", out="", image_size=a.image_size, base_filters=12, depth=5, batch_size=a.batch_size)
+    _strategy, jit, device = runtime.training_setup()
     train = synthetic_arrays(a.steps * a.batch_size, a.image_size)
     val = synthetic_arrays(a.batch_size, a.image_size)
 
@@ -64,7 +61,7 @@ def main(argv=None) -> int:
 
     def timed(feed) -> float:
         keras.utils.set_random_seed(0)
-        model = build_model(settings, log=lambda *_: None)
+        model = fresh_model(settings)
         compile_model(model, settings.loss, 3e-4, jit_compile=jit)
         clock = Clock()
         feed(model, make_batches(train, a.batch_size, True, True, 0, "strong"),
@@ -82,10 +79,10 @@ def main(argv=None) -> int:
     if a.path:
         print(f"{timed({'fit': by_fit, 'fit_epochs': by_fit_epochs}[a.path]):.4f}")
         return 0
-    print(f"{settings.encoder or 'residual U-Net, 12 filters, depth 5'} at {a.image_size}², batch {a.batch_size}, "
+    print(f"residual U-Net, 12 filters, depth 5 at {a.image_size}², batch {a.batch_size}, "
           f"on {device}; second epoch of {a.steps} batches, each path in a fresh process", flush=True)
     results = {}
-    for path, name in (("fit", "model.fit(PyDataset)"), ("fit_epochs", "core.train.fit_epochs")):
+    for path, name in (("fit", "model.fit(PyDataset)"), ("fit_epochs", "core.training.loop.fit_epochs")):
         # A fresh process each: threads that one path's tf.data pipeline leaves behind would slow the other.
         out = subprocess.run([sys.executable, __file__, "--path", path, *(argv if argv is not None else sys.argv[1:])],
                              check=True, capture_output=True, text=True).stdout

@@ -12,14 +12,11 @@ import argparse
 import glob
 import json
 import os
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from tests.e2e.appserver import ROOT, WAIT_AREA_CHANGE, area_px, drop_file, launch, open_segment_page, running_app  # noqa: E402
+from tests.e2e.appserver import ROOT, WAIT_AREA_CHANGE, area_px, drop_file, launch, open_segment_page, running_app
 
 
 def main(argv=None) -> int:

@@ -17,24 +17,21 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from bench.bench_predict import image_files  # noqa: E402
+from bench.bench_predict import image_files
 
 STAGES = ("decode", "preprocess", "forward", "resize_back", "threshold_measure", "total")
 
 
 def profile_model(weights: str, blobs: list[bytes]) -> dict[str, float]:
     """Median ms per stage over the given image files, one image at a time (as the app runs)."""
-    from core.imageio import decode_image
-    from core.inference import Predictor, mask_at
-    from core.measure import measure
-    from core.preprocess import probability_to_original
+    from core.analysis.measure import measure
+    from core.data.imageio import decode_image
+    from core.inference.predictor import Predictor, mask_at
+    from core.inference.preprocess import probability_to_original
 
     p = Predictor.load(weights)
     times: dict[str, list[float]] = {s: [] for s in STAGES}
@@ -61,8 +58,8 @@ def forward_variants(weights: str, rounds: int = 3, runs: int = 10) -> dict[str,
     import keras
     import tensorflow as tf
 
-    from core import model as _registered  # noqa: F401
-    from core.fastpath import fold_batch_norm
+    from core.inference.fastpath import fold_batch_norm
+    from core.model import unet as _registered  # noqa: F401
 
     model = keras.models.load_model(weights, compile=False)
     folded = fold_batch_norm(model)
@@ -85,7 +82,7 @@ def forward_variants(weights: str, rounds: int = 3, runs: int = 10) -> dict[str,
 
 
 def main(argv=None) -> int:
-    from core.registry import default_model_path
+    from core.cards.registry import default_model_path
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", help="BUSI-shaped folder to draw images from (default: the shipped samples)")

@@ -1,178 +1,18 @@
-"""Dataset audit: the traps in BUSI-shaped data, found and returned as data.
+"""Auditing a dataset folder from the command line (the library is core.data.audit).
 
-- near-duplicate groups (the same lesion in several frames), by perceptual hash;
-- label conflicts: the same image filed under two classes;
-- missing and extra masks, cases with several mask files;
-- images that carry colour annotations.
-
-``python -m core.audit --data DIR`` prints the report.
+    python -m core.audit --data DIR [--json]
 """
 from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import asdict, dataclass, field
 
-import imagehash
-import numpy as np
-from PIL import Image
-
-from core.data import Dataset, LoadedCase, load_cases, scan_busi
-
-# Hamming distance (of 64 bits) at or under which two frames count as the same
-# lesion. On BUSI the distances of true pairs stop at 6-8 and unrelated
-# images start at 10-12; 10 errs on the side of grouping, which only costs
-# a little stratification precision but never leaks a lesion across splits.
-NEAR_DUPLICATE_BITS = 10
-# Pairs this close are the same picture; filed under two classes, a conflict.
-SAME_IMAGE_BITS = 2
-
-
-@dataclass
-class AuditReport:
-    root: str
-    counts: dict[str, int]
-    near_duplicate_groups: list[list[str]]
-    label_conflicts: list[list[str]]
-    missing_masks: list[str]
-    extra_masks: list[str]
-    multi_mask_cases: list[str]
-    colour_annotated: list[str]
-    unreadable: list[str]
-    problems: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def summary_lines(self) -> list[str]:
-        dup_imgs = sum(len(g) for g in self.near_duplicate_groups)
-        return [
-            f"dataset: {self.root}",
-            "images: " + ", ".join(f"{k} {v}" for k, v in self.counts.items()),
-            f"near-duplicate groups: {len(self.near_duplicate_groups)} ({dup_imgs} images)",
-            f"label conflicts (same image under two classes): {len(self.label_conflicts)}"
-            + "".join(f"\n    {' = '.join(g)}" for g in self.label_conflicts),
-            f"images with several mask files (merged): {len(self.multi_mask_cases)}",
-            f"images without a mask (skipped): {len(self.missing_masks)}",
-            f"masks without an image (skipped): {len(self.extra_masks)}",
-            f"images with colour annotations: {len(self.colour_annotated)}",
-            f"unreadable files (skipped): {len(self.unreadable)}",
-        ]
-
-
-def perceptual_hashes(grays: list[np.ndarray]) -> np.ndarray:
-    """(N, 64) bool DCT perceptual hashes of grayscale images."""
-    return np.array([imagehash.phash(Image.fromarray(g)).hash.flatten() for g in grays], bool).reshape(len(grays), -1)
-
-
-def hash_distances(hashes: np.ndarray) -> np.ndarray:
-    """(N, N) Hamming distances between hashes."""
-    h = hashes.astype(np.int16)
-    return h.shape[1] - (h @ h.T + (1 - h) @ (1 - h).T)
-
-
-def group_by_distance(dist: np.ndarray, max_bits: int) -> list[int]:
-    """Connected components of the graph 'distance <= max_bits' (union-find); returns a group id per item."""
-    n = dist.shape[0]
-    parent = list(range(n))
-
-    def find(a):
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    ii, jj = np.nonzero(np.triu(dist <= max_bits, k=1))
-    for a, b in zip(ii.tolist(), jj.tolist()):
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    return [find(i) for i in range(n)]
-
-
-@dataclass
-class Grouping:
-    """Per-case group ids (near-duplicates share one) and conflicting keys."""
-
-    group_of: dict[str, int]
-    near_duplicate_groups: list[list[str]]
-    label_conflicts: list[list[str]]
-
-    @property
-    def conflicted_keys(self) -> set[str]:
-        return {k for g in self.label_conflicts for k in g}
-
-
-def group_cases(loaded: list[LoadedCase]) -> Grouping:
-    """Group ids that keep near-duplicate frames, and a patient's images, together.
-
-    Near-duplicates are looked for across all the cases given, so two datasets loaded together are checked
-    against each other too. Images of one patient (where the layout names patients) share a group whatever
-    they look like: a split must not put one of a patient's images in training and another in test."""
-    keys = [lc.case.key for lc in loaded]
-    if not loaded:
-        return Grouping({}, [], [])
-    dist = hash_distances(perceptual_hashes([lc.gray for lc in loaded]))
-    linked = dist <= NEAR_DUPLICATE_BITS
-    by_patient: dict[str, list[int]] = {}
-    for i, lc in enumerate(loaded):
-        if lc.case.patient:
-            by_patient.setdefault(lc.case.patient, []).append(i)
-    for members in by_patient.values():
-        for a in members[1:]:
-            linked[members[0], a] = linked[a, members[0]] = True
-    gid = group_by_distance(np.where(linked, 0, NEAR_DUPLICATE_BITS + 1), NEAR_DUPLICATE_BITS)
-    groups: dict[int, list[str]] = {}
-    for k, g in zip(keys, gid):
-        groups.setdefault(g, []).append(k)
-    near = [sorted(v) for v in groups.values() if len(v) > 1]
-    same = group_by_distance(dist, SAME_IMAGE_BITS)
-    same_groups: dict[int, list[int]] = {}
-    for i, g in enumerate(same):
-        same_groups.setdefault(g, []).append(i)
-    conflicts = []
-    for members in same_groups.values():
-        labels = {loaded[i].case.label for i in members}
-        if len(labels) > 1:
-            conflicts.append(sorted(keys[i] for i in members))
-    return Grouping(dict(zip(keys, gid)), sorted(near), sorted(conflicts))
-
-
-def audit_loaded(dataset: Dataset, loaded: list[LoadedCase], grouping: Grouping, unreadable: list[str]) -> AuditReport:
-    counts = {c: 0 for c in dataset.counts()}
-    for lc in loaded:
-        counts[lc.case.label] += 1
-    return AuditReport(
-        root=dataset.root,
-        counts=counts,
-        near_duplicate_groups=grouping.near_duplicate_groups,
-        label_conflicts=grouping.label_conflicts,
-        missing_masks=[p.split(":")[0] for p in dataset.problems if "no mask file" in p],
-        extra_masks=list(dataset.extra_masks),
-        multi_mask_cases=[c.key for c in dataset.cases if len(c.mask_paths) > 1],
-        colour_annotated=[lc.case.key for lc in loaded if lc.had_colour],
-        unreadable=unreadable,
-        problems=list(dataset.problems) + unreadable,
-    )
-
-
-def load_and_group(path: str):
-    """Scan and decode a BUSI-shaped folder, group its near-duplicates and audit it: (loaded, grouping, report)."""
-    dataset = scan_busi(path)
-    unreadable: list[str] = []
-    loaded = load_cases(dataset.cases, unreadable)
-    grouping = group_cases(loaded)
-    return loaded, grouping, audit_loaded(dataset, loaded, grouping, unreadable)
-
-
-def audit_dataset(path: str) -> AuditReport:
-    """Scan, decode and audit a BUSI-shaped folder."""
-    return load_and_group(path)[2]
+from core.data.audit import audit_dataset
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description="Audit a BUSI-shaped dataset folder.")
-    ap.add_argument("--data", required=True, help="folder holding benign/, malignant/, normal/")
+    ap = argparse.ArgumentParser(description="Audit a dataset folder (BUSI or BUS-BRA layout).")
+    ap.add_argument("--data", required=True, action="append", help="dataset folder (BUSI or BUS-BRA layout); repeat for several")
     ap.add_argument("--json", action="store_true", help="print the full report as JSON")
     args = ap.parse_args(argv)
     report = audit_dataset(args.data)
@@ -185,20 +25,3 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-
-
-def audit_with_split(path: str, seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.15):
-    """Audit a folder and preview the split training would use: (report, {split: {class: count}})."""
-    from core.split import make_split
-
-    loaded, grouping, report = load_and_group(path)
-    keys = [lc.case.key for lc in loaded]
-    label_of = {lc.case.key: lc.case.label for lc in loaded}
-    try:
-        split = make_split(keys, [label_of[k] for k in keys], [grouping.group_of[k] for k in keys],
-                           seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
-    except ValueError as exc:
-        report.problems.append(f"cannot split: {exc}")
-        return report, {}
-    table = {name: {c: sum(label_of[k] == c for k in members) for c in report.counts} for name, members in split.items()}
-    return report, table

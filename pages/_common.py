@@ -5,8 +5,8 @@ import os
 
 import streamlit as st
 
-from core.inference import ModelLoadError, Predictor
-from core.registry import active_model_path
+from core.cards.registry import active_model_path
+from core.inference.predictor import ModelLoadError, Predictor
 
 DISCLAIMER = "Research decision support, not a diagnosis."
 

@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import io
 import os
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SAMPLES = os.path.join(ROOT, "samples", "busi")
@@ -78,9 +75,9 @@ def busi_folder(tmp_path):
 @pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory):
     """An untrained two-output U-Net (32×32, 4 filters, depth 2) saved as .keras with a card."""
+    from core.cards.modelcard import write_card
     from core.files import save_model_atomic
-    from core.model import build_unet
-    from core.modelcard import write_card
+    from core.model.unet import build_unet
 
     d = tmp_path_factory.mktemp("tiny_model")
     path = str(d / "default.keras")

@@ -6,8 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from core.inference import Predictor
-from core.modelcard import read_card
+from core.cards.modelcard import read_card
+from core.inference.predictor import Predictor
 from tests.conftest import ROOT, SAMPLES
 
 WEIGHTS = os.path.join(ROOT, "weights")

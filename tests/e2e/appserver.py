@@ -41,7 +41,7 @@ def running_app(env: dict | None = None, timeout_s: float = 60):
                     break
             except OSError:
                 if time.time() > end:
-                    raise RuntimeError("streamlit did not come up")
+                    raise RuntimeError("streamlit did not come up") from None
                 time.sleep(0.3)
         yield url
     finally:

@@ -10,7 +10,16 @@ import time
 import pytest
 
 from tests.conftest import SAMPLES
-from tests.e2e.appserver import CHROMIUM, ROOT, WAIT_AREA_CHANGE, area_px, drop_file, launch, open_segment_page, running_app
+from tests.e2e.appserver import (
+    CHROMIUM,
+    ROOT,
+    WAIT_AREA_CHANGE,
+    area_px,
+    drop_file,
+    launch,
+    open_segment_page,
+    running_app,
+)
 
 ARTIFACTS = os.path.join(ROOT, "bench", "out")
 

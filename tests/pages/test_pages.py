@@ -139,11 +139,11 @@ def test_sample_gallery_and_spacing(isolated_dirs):
 def test_train_page_idle_then_audit(isolated_dirs):
     at = app("pages/train.py")
     assert not at.get("progress")
-    at.text_input(key="data_path").input(SAMPLES).run()
+    at.text_area(key="data_path").input(SAMPLES).run()
     assert not at.exception
     assert any("near-duplicate groups" in c.value for c in at.code)
     assert at.button(key="start")
-    at.text_input(key="data_path").input("/no/such/folder").run()
+    at.text_area(key="data_path").input("/no/such/folder").run()
     assert any("not a folder" in e.value for e in at.error)
 
 
@@ -161,7 +161,7 @@ def _zip_of(folder):
 
 def test_train_page_deletes_a_zip_extraction_once_replaced_or_abandoned(isolated_dirs, busi_folder):
     at = app("pages/train.py")
-    at.radio(key="source").set_value("Upload a zip of Dataset_BUSI_with_GT").run()
+    at.radio(key="source").set_value("Upload a zip (BUSI, BUS-BRA or both)").run()
     data = _zip_of(busi_folder)
     at.file_uploader(key="data_zip").set_value(("a.zip", data, "application/zip")).run()
     assert not at.exception and any("near-duplicate groups" in c.value for c in at.code)
@@ -170,12 +170,12 @@ def test_train_page_deletes_a_zip_extraction_once_replaced_or_abandoned(isolated
     at.file_uploader(key="data_zip").set_value(("b.zip", data, "application/zip")).run()
     second = next(iter(at.session_state["extracted"].values()))
     assert second != first and os.path.isdir(second) and not os.path.exists(first)
-    at.radio(key="source").set_value("Folder on the server").run()
+    at.radio(key="source").set_value("Folders on the server").run()
     assert not os.path.exists(second) and not at.session_state["extracted"]
 
 
 def test_train_page_running_then_done(isolated_dirs, busi_folder):
-    from core import jobs
+    from core.training import jobs
 
     run_dir = jobs.start_job({"data": busi_folder, "epochs": 1, "image_size": 32, "base_filters": 4,
                               "batch_size": 4, "name": "pagetest"})
@@ -190,13 +190,13 @@ def test_train_page_running_then_done(isolated_dirs, busi_folder):
     assert any("finished" in e.label for e in at.expander)
     key = f"activate_{os.path.basename(run_dir)}"
     at.button(key=key).click().run()
-    from core.registry import active_model_path
+    from core.cards.registry import active_model_path
     assert active_model_path() == os.path.join(run_dir, "model.keras")
 
 
 def test_evaluate_page_on_the_samples(isolated_dirs):
     at = app("pages/evaluate.py")
-    at.text_input(key="data").input(SAMPLES).run()
+    at.text_area(key="data").input(SAMPLES).run()
     at.button(key="run").click().run()
     assert not at.exception
     labels = {m.label for m in at.metric}
@@ -219,7 +219,7 @@ def test_evaluate_page_warns_when_the_model_trained_on_some_of_the_images(isolat
     with open(weights / "default.split.json", "w") as fh:
         json.dump({"split": {"train": ["benign/benign (2)", "normal/normal (21)"], "val": [], "test": []}}, fh)
     at = app("pages/evaluate.py")
-    at.text_input(key="data").input(SAMPLES).run()
+    at.text_area(key="data").input(SAMPLES).run()
     at.button(key="run").click().run()
     assert not at.exception
     assert any(w.value.startswith("2 of these 12 images were in default.keras's training or validation split")
@@ -233,7 +233,7 @@ def test_evaluate_page_compares_two_models_image_by_image(isolated_dirs):
     for ext in (".keras", ".card.json"):
         shutil.copy(weights / f"default{ext}", weights / f"twin{ext}")
     at = app("pages/evaluate.py")
-    at.text_input(key="data").input(SAMPLES).run()
+    at.text_area(key="data").input(SAMPLES).run()
     twin = next(o for o in at.selectbox(key="model_b").options if "twin" in o)
     at.selectbox(key="model_b").select(twin).run()
     at.button(key="run").click().run()

@@ -1,0 +1,253 @@
+"""What the Segment page computes, without any UI: uploads in, analyses and exports out.
+
+``pair_uploads`` sorts uploaded files into images and their BUSI-named masks.
+``analyse`` runs the model once per image and keeps the probability map.
+``view_at`` derives everything that depends on the threshold (mask,
+measurements, Dice/IoU against ground truth) from that cached map, so moving
+a slider never re-runs the network. Everything stays in memory.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.analysis.measure import Measurements, measure
+from core.analysis.overlay import lesion_overlay
+from core.cards.modelcard import AXILLARY_LIMITATION
+from core.data.imageio import (
+    DecodedImage,
+    ImageReadError,
+    decode_image,
+    decode_mask,
+    encode_png,
+)
+from core.data.layouts import MASK_RE
+from core.inference.decision import Decision, calibrate, gated_mask, lesion_score, malignancy_band
+from core.inference.predictor import mask_at
+from core.metrics.scores import dice, iou
+
+
+@dataclass
+class Upload:
+    """An image's bytes and the bytes of any masks uploaded with it."""
+
+    name: str
+    data: bytes
+    masks: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+def pair_uploads(files: list[tuple[str, bytes]]) -> tuple[list[Upload], list[str]]:
+    """Split uploads into images with their masks (``name_mask.png``, ``name_mask_1.png``).
+
+    Returns (uploads, messages) where messages name masks with no image.
+    """
+    images: dict[str, Upload] = {}
+    masks: dict[str, list[tuple[str, bytes]]] = {}
+    order = []
+    for name, data in files:
+        stem = os.path.splitext(name)[0]
+        m = MASK_RE.match(stem)
+        if m:
+            masks.setdefault(m.group("stem"), []).append((name, data))
+        else:
+            images[stem] = Upload(name, data)
+            order.append(stem)
+    messages = []
+    for stem, lst in masks.items():
+        if stem in images:
+            images[stem].masks = sorted(lst)
+        else:
+            messages.append(f"{', '.join(n for n, _ in lst)}: no image named '{stem}' was uploaded with this mask")
+    return [images[s] for s in order], messages
+
+
+@dataclass
+class Analysis:
+    """One image after inference. probability: (H, W) float32 at the original resolution."""
+
+    name: str
+    image: DecodedImage
+    probability: np.ndarray
+    malignancy: float | None
+    inference_ms: float
+    gt_mask: np.ndarray | None = None
+    mask_message: str | None = None
+    decision: Decision | None = None  # the model card's threshold, no-lesion gate and malignancy calibration
+
+
+def merge_masks(masks: list[tuple[str, bytes]], shape: tuple[int, int]) -> tuple[np.ndarray | None, str | None]:
+    """Union of the uploaded mask files for one image, or (None, message) when they do not fit."""
+    merged = None
+    for name, data in masks:
+        try:
+            m = decode_mask(data, name)
+        except ImageReadError as exc:
+            return None, f"{exc} The prediction is shown without ground truth."
+        if m.shape != tuple(shape):
+            return None, (f"{name}: the mask is {m.shape[1]}×{m.shape[0]} pixels but its image is "
+                          f"{shape[1]}×{shape[0]}; upload the mask that belongs to this image.")
+        merged = m if merged is None else merged | m
+    return merged, None
+
+
+def analyse(predictor, upload: Upload) -> Analysis:
+    """Decode and segment one upload. Raises ImageReadError for an unusable image."""
+    image = decode_image(upload.data, upload.name)
+    pred = predictor.predict(image.gray)
+    gt, message = merge_masks(upload.masks, image.gray.shape) if upload.masks else (None, None)
+    return Analysis(upload.name, image, pred.probability, pred.malignancy, pred.inference_ms, gt, message,
+                    getattr(predictor, "decision", None))
+
+
+@dataclass
+class View:
+    """Everything that depends on the threshold. mask: (H, W) bool. gated: the no-lesion gate emptied the mask."""
+
+    mask: np.ndarray
+    measurements: Measurements
+    dice: float | None
+    iou: float | None
+    gated: bool = False
+
+
+def effective_spacing(analysis: Analysis, typed_mm_per_px: float | None) -> tuple[float, float] | None:
+    """DICOM spacing when the file carries it, else the spacing the user typed, else unknown."""
+    if analysis.image.pixel_spacing_mm:
+        return analysis.image.pixel_spacing_mm
+    if typed_mm_per_px and typed_mm_per_px > 0:
+        return (typed_mm_per_px, typed_mm_per_px)
+    return None
+
+
+def view_at(analysis: Analysis, threshold: float, typed_mm_per_px: float | None = None, gate: bool = True) -> View:
+    """The mask and its figures at this threshold; with gate=True the model's no-lesion gate applies, as in
+    core.predict and core.evaluate (gate=False: the clinician asked to see the raw thresholded mask)."""
+    raw = mask_at(analysis.probability, threshold)
+    use_gate = gate and analysis.decision is not None
+    mask = gated_mask(analysis.probability, threshold, analysis.decision.gate) if use_gate else raw
+    m = measure(mask, effective_spacing(analysis, typed_mm_per_px))
+    gated = bool(raw.any() and not mask.any())
+    if analysis.gt_mask is None:
+        return View(mask, m, None, None, gated)
+    return View(mask, m, dice(analysis.gt_mask, mask), iou(analysis.gt_mask, mask), gated)
+
+
+def no_lesion_words(analysis: Analysis, threshold: float, card: dict | None) -> str:
+    """Why nothing is marked, and how often this model misses a lesion that is there (from its model card)."""
+    peak = float(analysis.probability.max()) if analysis.probability.size else 0.0
+    t = (card or {}).get("test_metrics", {})
+    text = (f"No lesion is marked at threshold {threshold:.2f}, so no malignancy estimate is shown. "
+            f"The highest lesion probability anywhere in this image is {peak:.2f}.")
+    if t.get("n_missed") is not None and t.get("n_lesion"):
+        text += (f" On its test split this model missed or mostly missed {t['n_missed']} of {t['n_lesion']} lesions "
+                 "(Dice below 0.3)")
+        unmarked = [b for b in t.get("by_size") or [] if b.get("n_unmarked")]
+        if unmarked:
+            # an empty mask is the case in front of the user, so say how often, and at which sizes, that hid a lesion
+            text += (f", and left {sum(b['n_unmarked'] for b in unmarked)} wholly unmarked ("
+                     + ", ".join(f"{b['n_unmarked']} covering {b['band']} of the image" for b in unmarked) + ")")
+    else:
+        text += " Like any model, this one misses some lesions"
+    text += ": if you see a lesion, check the probability heatmap or lower the threshold, and trust your own reading."
+    if AXILLARY_LIMITATION in (card or {}).get("limitations", []):
+        text += (" It does not mark benign axillary lymph nodes, which BUSI labels as lesions, so an empty result on "
+                 "an axillary scan says nothing about the node (see the model's known limits on the Home page).")
+    return text
+
+
+def malignancy_words(analysis: Analysis, card: dict | None = None) -> str:
+    """The malignancy estimate in a band with its honest caveat; never a bare percentage.
+
+    Calibrated (Platt, on validation) when the card carries a calibration; the band is then followed by how well
+    the head separated benign from malignant on a hospital the model never saw, where the card says."""
+    p = analysis.malignancy
+    if p is None:
+        return "This model has no malignancy output."
+    platt = analysis.decision.platt if analysis.decision else None
+    if platt is None:
+        return ("The model's malignancy output is not calibrated, so it is not shown. "
+                "This is a research model, not a diagnosis.")
+    band = malignancy_band(calibrate(p, platt))
+    text = (f"Malignancy estimate: **{band}** (calibrated bands: low under 10 %, intermediate 10–50 %, high over 50 %). "
+            "A research estimate, not a diagnosis, meaningful only when a lesion is present.")
+    cross = (card or {}).get("cross_centre_auc")
+    if cross:
+        text += (" How far to trust it: on images from hospitals it never trained on, this estimate told benign from "
+                 "malignant with AUC " + ", ".join(f"{v['auc']:.2f} ({k})" for k, v in cross.items())
+                 + " (0.5 is chance, 1 is perfect).")
+    return text
+
+
+def gated_words(analysis: Analysis, threshold: float) -> str:
+    """Why the mask is empty although the threshold marks something: the no-lesion gate."""
+    score = lesion_score(analysis.probability, threshold)
+    return (f"The model judges this image to hold no lesion: the region it marks at threshold {threshold:.2f} has a mean "
+            f"lesion probability of {score:.2f}, under its no-lesion gate of {analysis.decision.gate:.2f}, so nothing is "
+            "marked. Switch the gate off in the sidebar to see that region, and trust your own reading.")
+
+
+def summary_row(analysis: Analysis, view: View, threshold: float) -> dict:
+    m = view.measurements
+    return {
+        "file": analysis.name,
+        "width": analysis.image.width,
+        "height": analysis.image.height,
+        "threshold": round(threshold, 3),
+        "lesion_area_px": m.area_px,
+        "lesion_area_mm2": None if m.area_mm2 is None else round(m.area_mm2, 2),
+        "lesion_count": m.lesion_count,
+        "longest_diameter_px": None if m.longest_diameter_px is None else round(m.longest_diameter_px, 1),
+        "longest_diameter_mm": None if m.longest_diameter_mm is None else round(m.longest_diameter_mm, 2),
+        "width_px": m.width_px,
+        "height_px": m.height_px,
+        "taller_than_wide": m.taller_than_wide,
+        "circularity": None if m.circularity is None else round(m.circularity, 3),
+        "malignancy_band": _band(analysis) if m.lesion_count else None,
+        "dice": None if view.dice is None else round(view.dice, 4),
+        "iou": None if view.iou is None else round(view.iou, 4),
+        "inference_ms": round(analysis.inference_ms, 1),
+    }
+
+
+def _band(analysis: Analysis) -> str | None:
+    platt = analysis.decision.platt if analysis.decision else None
+    return None if analysis.malignancy is None or platt is None else malignancy_band(calibrate(analysis.malignancy, platt))
+
+
+def rows_to_csv(rows: list[dict]) -> bytes:
+    buf = io.StringIO()
+    if rows:
+        w = csv.DictWriter(buf, fieldnames=list(rows[0].keys()))
+        w.writeheader()
+        w.writerows([{k: "" if v is None else v for k, v in r.items()} for r in rows])
+    return buf.getvalue().encode()
+
+
+def rows_to_json(rows: list[dict]) -> bytes:
+    return json.dumps(rows, indent=1).encode()
+
+
+def mask_png(view: View) -> bytes:
+    return encode_png(view.mask.astype(np.uint8) * 255)
+
+
+def overlay_png(analysis: Analysis, view: View, opacity: float) -> bytes:
+    return encode_png(lesion_overlay(analysis.image.gray, view.mask, opacity))
+
+
+def sample_uploads(folder: str) -> list[Upload]:
+    """The shipped sample gallery: every image in a BUSI-shaped folder with its masks, read as bytes."""
+    files = []
+    for dirpath, dirnames, names in os.walk(folder):
+        dirnames.sort()
+        for n in sorted(names):
+            if n.lower().endswith(".png"):
+                with open(os.path.join(dirpath, n), "rb") as fh:
+                    files.append((n, fh.read()))
+    uploads, _ = pair_uploads(files)
+    return uploads

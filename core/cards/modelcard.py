@@ -1,0 +1,234 @@
+"""Model cards: what a model was trained on, how well it does, and what it is for.
+
+A card lives beside its model: ``name.keras`` -> ``name.card.json`` and a
+human-readable ``name.card.md``. The JSON is what the app reads (threshold,
+input size, metrics); the Markdown is what a person reads.
+"""
+from __future__ import annotations
+
+import os
+
+from core.files import read_json, write_json_atomic, write_text_atomic
+from core.metrics.intervals import difference_caption, format_bounds, format_interval
+
+CITATION = (
+    "Al-Dhabyani W, Gomaa M, Khaled H, Fahmy A. Dataset of breast ultrasound images. "
+    "Data in Brief. 2020;28:104863. doi:10.1016/j.dib.2019.104863"
+)
+INTENDED_USE = (
+    "Research decision support for segmenting breast lesions in B-mode ultrasound images, "
+    "reviewed by a clinician. Not a diagnosis, and not a medical device."
+)
+# Measured on 2026-11-25 (bench/RESULTS.md, "Axillary lymph nodes"): true of every model trained here so far.
+AXILLARY_LIMITATION = (
+    "Benign axillary lymph nodes are missed. BUSI files some scans of normal-looking axillary nodes (frames "
+    "labelled 'AXILLA') as benign lesions. Of the 7 in the validation split, five models trained without them "
+    "found none, and a sixth trained to emphasise such frames found one, partly. The test split holds no such "
+    "frame, so its figures do not show this.")
+LIMITATIONS = [
+    "Trained on BUSI only: one centre (Baheya Hospital, Cairo), one acquisition period, women aged 25-75.",
+    "Images with lesions only from BUSI classes; other pathologies and devices are untested.",
+    "The malignancy probability comes from a small head trained on a few hundred lesions; it is not calibrated for clinical use.",
+    "Figures on the card come from a held-out split of the same dataset; expect lower figures on other scanners.",
+    AXILLARY_LIMITATION,
+]
+
+
+def format_size_summary(by_size: list[dict]) -> str:
+    """'under 2 %: n=19, mean Dice 0.748 (95 % CI …), 3 missed (0 unmarked); …' from
+    core.evaluate.size_summary; '' without bands."""
+    return "; ".join(f"{b['band']}: n={b['n']}, mean Dice {b['dice_mean']:.3f}{_ci(b.get('dice_mean_ci'))}, "
+                     f"{b['n_missed']} missed ({b['n_unmarked']} unmarked)" for b in by_size)
+
+
+def size_limitation(test_metrics: dict) -> str | None:
+    """The card's size breakdown in words, for its known limits; None when the card has fewer than two bands.
+
+    Written from the figures each time rather than stored, so it can never disagree with them."""
+    bands = (test_metrics or {}).get("by_size") or []
+    if len(bands) < 2:
+        return None
+    parts = [f"{b['dice_mean']:.3f}{_ci(b.get('dice_mean_ci'))} for lesions covering {b['band']} of the image "
+             f"(n={b['n']})" for b in bands]
+    unmarked = ", ".join(str(b["n_unmarked"]) for b in bands)
+    return ("Mean Dice by lesion size on its test split: " + ", ".join(parts[:-1]) + f" and {parts[-1]}. "
+            "Few lesions fall in each band: where the intervals overlap, this split cannot tell the bands apart. "
+            f"Lesions it left wholly unmarked, in the same order: {unmarked}.")
+
+
+def known_limits(card: dict) -> list[str]:
+    """What a clinician should know before trusting this model: the card's stated limits, then its size breakdown."""
+    sized = size_limitation(card.get("test_metrics", {}))
+    return [*card.get("limitations", LIMITATIONS), *([sized] if sized else [])]
+
+
+def card_paths(model_path: str) -> tuple[str, str]:
+    stem = os.path.splitext(model_path)[0]
+    return f"{stem}.card.json", f"{stem}.card.md"
+
+
+def read_card(model_path: str) -> dict | None:
+    return read_json(card_paths(model_path)[0])
+
+
+def _fmt(v, digits=3):
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def _ci(ci) -> str:
+    text = format_interval(ci)
+    return f" ({text})" if text else ""
+
+
+def _fmt_epochs(epochs) -> str:
+    """An averaged model lists each run's epochs: show them as a sum, "24 + 24"."""
+    return " + ".join(map(str, epochs)) if isinstance(epochs, list) else str(epochs)
+
+
+def _table(header: list[str], rows: list[list]) -> list[str]:
+    """A Markdown table; None cells print as a dash."""
+    cell = lambda v: "—" if v is None else str(v)  # noqa: E731
+    return (["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+            + ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows])
+
+
+def _with_bounds(value: str, ci, percent: bool = False) -> str:
+    bounds = format_bounds(ci, percent=percent)
+    return f"{value} ({bounds})" if bounds else value
+
+
+def _figure_row(name: str, t: dict) -> list:
+    """One row of FIGURE_HEADER from a summarise() dict."""
+    fa, dice, auc = t.get("false_alarm_rate"), t.get("dice_mean"), t.get("malignancy_auc")
+    alarms = None if fa is None else _with_bounds(f"{round(fa * t['n_normal'])} of {t['n_normal']}, {fa:.0%}",
+                                                  t.get("false_alarm_rate_ci"), percent=True)
+    return [name, t.get("n_images"), t.get("n_lesion"),
+            None if dice is None else _with_bounds(_fmt(dice), t.get("dice_mean_ci")), _fmt(t.get("dice_median")),
+            alarms, None if auc is None else _with_bounds(_fmt(auc), t.get("malignancy_auc_ci"))]
+
+
+FIGURE_HEADER = ["images", "n", "lesion images", "mean lesion Dice (95 % interval)", "median Dice",
+                 "false alarms on normal scans (95 % interval)", "malignancy AUC (95 % interval)"]
+
+
+def _counts_text(counts: dict) -> str:
+    return ", ".join(f"{v} {k}" for k, v in counts.items() if v)
+
+
+def render_markdown(card: dict) -> str:
+    """The card as a person reads it: prose and tables, every figure with where it comes from."""
+    t = card.get("test_metrics", {})
+    by_ds = card.get("test_metrics_by_dataset") or {}
+    cmp = card.get("comparison") or {}
+    s = card.get("settings", {})
+    data = card.get("data", {})
+    refit = bool(card.get("val_metrics_on_trained_images"))
+    arch = card.get("architecture", {}).get("summary", "")
+    inp = card.get("input", {})
+    gate = card.get("lesion_gate")
+    cal = card.get("malignancy_calibration")
+    datasets = ", ".join(by_ds) if by_ds else "BUSI"
+    lines = [f"# Model card: {card.get('name', 'model')}" + (f" (version {card['version']})" if card.get("version") else ""),
+             "", f"**Intended use.** {card.get('intended_use', INTENDED_USE)}", ""]
+    lines += ["## How well it does", "",
+              "On images it never trained on or was tuned on (its own test split, patients and near-duplicate frames kept "
+              "whole), at its default threshold"
+              + (" and with its no-lesion gate" if gate else "") + ". The intervals are 95 %: how far each figure could "
+              "move on another sample of this size from the same population.", ""]
+    rows = [_figure_row(name, v) for name, v in by_ds.items()] if len(by_ds) > 1 else []
+    rows.append(_figure_row("all test images" if rows else "test split", t))
+    lines += _table(FIGURE_HEADER, rows) + [""]
+    cross = card.get("cross_centre") or []
+    if cross:
+        lines += ["### On a hospital it never saw", "",
+                  "Leave-one-dataset-out: a network of the same design trained on one dataset only, scored on the other "
+                  "dataset's images. This is the better guide to how the model does on your hospital's scanner.", ""]
+        lines += _table(["trained on", "scored on", *FIGURE_HEADER[1:]],
+                        [[c["trained_on"], *_figure_row(c["scored_on"], c["metrics"])] for c in cross]) + [""]
+        lines += [f"- {c['trained_on']} → {c['scored_on']}: {c['note']}" for c in cross if c.get("note")] + [""]
+    lines += ["## The model", "",
+              f"A {arch}. It takes a grayscale image resized to {inp.get('size')}×{inp.get('size')} "
+              f"({inp.get('preprocessing', '')}) and returns a lesion probability for every pixel, resized back to the "
+              "original image, and a malignancy probability from a small head on the bottleneck. "
+              f"A pixel is marked at probability {_fmt(card.get('threshold'), 2)} or more "
+              + ("(fixed before training)." if refit else "(the threshold was chosen on the validation split).")]
+    if gate:
+        lines += ["", f"**No-lesion gate.** A mask is shown only when the mean lesion probability inside the largest marked "
+                  f"region reaches {_fmt(gate.get('min_score'), 2)}; below it the image is reported as holding no lesion. "
+                  f"{gate.get('how_chosen', '')}"]
+    if cal:
+        lines += ["", f"**Malignancy calibration.** The head's probability is recalibrated by Platt scaling "
+                  f"(a = {_fmt(cal.get('a'))}, b = {_fmt(cal.get('b'))}) fitted on {cal.get('fitted_on', 'validation lesions')}, "
+                  "and the app words it in bands (low under 10 %, intermediate 10–50 %, high over 50 %), never as a bare "
+                  "percentage."]
+        per = cal.get("test_by_dataset") or {}
+        if per:
+            lines += ["", "Calibration on the test split (Brier score and expected calibration error: lower is better; "
+                      "mean predicted against the observed malignant share):", ""]
+            lines += _table(["images", "lesions", "Brier raw", "Brier calibrated", "ECE raw", "ECE calibrated",
+                             "mean predicted (calibrated)", "observed malignant"],
+                            [[k, v["calibrated"]["n"], _fmt(v["raw"].get("brier")), _fmt(v["calibrated"].get("brier")),
+                              _fmt(v["raw"].get("ece")), _fmt(v["calibrated"].get("ece")),
+                              _fmt(v["calibrated"].get("mean_predicted")), _fmt(v["calibrated"].get("observed"))]
+                             for k, v in per.items()])
+    lines += ["", "## Data and split", ""]
+    by_dataset_counts = data.get("counts_by_dataset") or {}
+    lines.append(f"Trained on {datasets}: " + ("; ".join(f"{k}: {_counts_text(v)}" for k, v in by_dataset_counts.items())
+                                               if by_dataset_counts else _counts_text(data.get("counts", {}))) + ".")
+    split_by = data.get("split_by_dataset") or {}
+    if split_by:
+        lines += ["", *_table(["split", *sorted({d for v in split_by.values() for d in v})],
+                              [[side, *[v.get(d, 0) for d in sorted({d for vv in split_by.values() for d in vv})]]
+                               for side, v in split_by.items()])]
+    else:
+        lines.append(f"Split: {_counts_text(data.get('split_counts', {}))}.")
+    audit = data.get("audit", {})
+    lines += ["", f"The split is deterministic (seed {s.get('seed')}), stratified by dataset and class, and keeps "
+              f"near-duplicate frames and each patient's images on one side; manifest `{data.get('manifest', '')}`. "
+              f"The audit found {audit.get('near_duplicate_groups', '—')} near-duplicate groups, "
+              f"{audit.get('label_conflicts', '—')} images filed under two classes (left out of AUC), "
+              f"{audit.get('multi_mask_cases', '—')} images with several mask files (merged) and "
+              f"{audit.get('colour_annotated', '—')} with colour annotations."]
+    tr = card.get("training", {})
+    lines += ["", "## Training", "",
+              f"Trained on {tr.get('device', '—')} in {_fmt(tr.get('duration_s'), 0)} s, "
+              f"{_fmt_epochs(tr.get('epochs_run'))} epochs; "
+              + ("the last epoch ships (it also trained on the validation split)." if refit
+                 else f"the epoch with the best {tr.get('selected_by', 'validation Dice')} ships.")]
+    if card.get("recipe"):
+        lines += ["", f"Recipe: `{card['recipe']}`."]
+    if card.get("selection_note"):
+        lines += ["", card["selection_note"]]
+    lines += ["", *_table(["setting", "value"], [[k, v] for k, v in s.items() if k not in ("data", "out", "extra")])]
+    per_class = t.get("per_class") or {}
+    if per_class or t.get("by_size"):
+        lines += ["", "## More detail on the test split", ""]
+    if per_class:
+        lines += _table(["class", "images", "mean Dice", "false alarms"],
+                        [[c, v.get("n_images"), _fmt(v.get("dice_mean")), _fmt(v.get("false_alarm_rate"))]
+                         for c, v in per_class.items()]) + [""]
+    if t.get("n_missed") is not None:
+        lines.append(f"Missed or mostly missed (Dice under 0.3): {t['n_missed']} of {t.get('n_lesion')} lesions, "
+                     f"{t.get('n_unmarked')} of them with nothing marked. HD95 median {_fmt(t.get('hd95_median_px'), 1)} px.")
+    if t.get("by_size"):
+        lines += ["", f"By lesion size (share of the image): {format_size_summary(t['by_size'])}."]
+    if cmp.get("dice_difference"):
+        lines += ["", f"Against `{cmp.get('model')}` on the same test images: "
+                  + difference_caption(cmp["dice_difference"], "this model", "that one")]
+    speed = card.get("speed", {})
+    if speed:
+        lines += ["", "## Speed", "", *_table(["measure", "value"], [[k, v] for k, v in speed.items()])]
+    lines += ["", "## Limitations", "", *[f"- {x}" for x in known_limits(card)],
+              "", "## Citation", "", card.get("citation", CITATION),
+              "", f"Reproduce: `{card.get('recipe') or card.get('command', '')}`", ""]
+    return "\n".join(lines)
+
+
+def write_card(model_path: str, card: dict) -> None:
+    js, md = card_paths(model_path)
+    write_json_atomic(js, card)
+    write_text_atomic(md, render_markdown(card))

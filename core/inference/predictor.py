@@ -1,0 +1,164 @@
+"""Loading a segmentation model once and running it on one image at a time.
+
+``Predictor.load(path)`` reads a ``.keras`` model (ours, two outputs) or a
+classic single-output U-Net saved as ``.h5``, reads the model card beside it,
+compiles a cached forward function and warms it up. ``predict(gray)`` returns
+the lesion probability map at the image's original resolution, plus the
+malignancy probability when the model has that head. Thresholding happens
+later and is cheap, so a threshold change never re-runs the network.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from core import runtime  # noqa: F401  (sets TF log level before TensorFlow loads)
+from core.cards.modelcard import read_card
+from core.inference.decision import Decision, gated_mask
+from core.inference.preprocess import probability_to_original, to_model_input
+
+DEFAULT_THRESHOLD = 0.5
+
+
+# The forward pass is not compiled with XLA: bench/profile_predict.py measured the
+# BatchNorm-folded graph faster without it on this 2-core CPU, where TensorFlow fuses
+# each Conv2D, bias and ReLU into one oneDNN call. (Training still uses XLA on the CPU.)
+XLA_FOR_INFERENCE = False
+
+
+def inference_graph(model):
+    """The model with BatchNorm folded into its convolutions (core.fastpath), or the model itself.
+
+    The folded graph is checked against the original on one input; any
+    difference beyond float rounding, or any failure to fold, keeps the original.
+    """
+    import keras
+
+    from core.inference.fastpath import fold_batch_norm
+
+    try:
+        folded = fold_batch_norm(model)
+        if folded is model:
+            return model
+        shape = model.input_shape[0] if isinstance(model.input_shape, list) else model.input_shape
+        probe = np.random.default_rng(0).random((1, *[int(d or 64) for d in shape[1:]])).astype(np.float32)
+        a = keras.tree.flatten(model(probe, training=False))
+        b = keras.tree.flatten(folded(probe, training=False))
+        # float16 layers (a model trained with mixed precision) round far more coarsely
+        tol = 1e-4 if all(getattr(layer, "compute_dtype", "float32") == "float32" for layer in model.layers) else 1e-2
+        if len(a) == len(b) and all(np.allclose(np.asarray(x), np.asarray(y), atol=tol) for x, y in zip(a, b)):
+            return folded
+    except Exception:  # folding is an optimisation only: any surprise keeps the trained graph
+        pass
+    return model
+
+
+class ModelLoadError(RuntimeError):
+    """The model file is missing or cannot be loaded; the message says what to do."""
+
+
+@dataclass
+class Prediction:
+    """probability: (H, W) float32 in [0, 1] at the original resolution."""
+
+    probability: np.ndarray
+    malignancy: float | None
+    inference_ms: float
+
+
+class Predictor:
+    def __init__(self, model, path: str, card: dict | None):
+        import tensorflow as tf
+
+        self.model = model
+        self.path = path
+        self.card = card or {}
+        shape = model.input_shape
+        if isinstance(shape, list):
+            shape = shape[0]
+        self.channels = int(shape[-1] or 1)
+        self.image_size = int(shape[1] or self.card.get("input", {}).get("size", 256))
+        # the card's threshold, no-lesion gate and malignancy calibration (core.inference.decision)
+        self.decision = Decision.from_card(self.card, DEFAULT_THRESHOLD)
+        self.threshold = self.decision.threshold
+        self.device = runtime.describe_device()
+        self.inference_model = inference_graph(model)
+        net = self.inference_model
+        self._forward = tf.function(lambda x: net(x, training=False), jit_compile=XLA_FOR_INFERENCE)
+        self.warm_up()
+
+    @classmethod
+    def load(cls, path: str) -> "Predictor":
+        import keras
+
+        from core.model import unet as _registered  # noqa: F401  (registers custom objects)
+
+        if not os.path.isfile(path):
+            raise ModelLoadError(
+                f"No model file at {path}. Train one on the Train page, or restore the shipped "
+                "default with `git checkout weights/`."
+            )
+        try:
+            # compile=False: inference needs no loss, so a classic .h5 whose
+            # author used an unregistered loss still loads.
+            model = keras.models.load_model(path, compile=False)
+        except Exception as exc:
+            raise ModelLoadError(f"{os.path.basename(path)} could not be loaded as a Keras model: {exc}") from exc
+        return cls(model, path, read_card(path))
+
+    def warm_up(self) -> None:
+        """Trigger graph tracing (and XLA compilation) now rather than on the first upload."""
+        x = np.zeros((1, self.image_size, self.image_size, self.channels), np.float32)
+        try:
+            self._run(x)
+        except Exception:
+            # The rewritten graph (or XLA, where enabled) failed on this model: run the trained
+            # model as saved, in plain graph mode. A failure here is a real error and propagates.
+            import tensorflow as tf
+
+            self.inference_model = net = self.model
+            self._forward = tf.function(lambda x: net(x, training=False))
+            self._run(x)
+
+    def _run(self, batch: np.ndarray):
+        out = self._forward(batch)
+        if isinstance(out, dict):
+            mask = out["mask"].numpy()
+            mal = out["malignancy"].numpy().reshape(-1) if "malignancy" in out else None
+        elif isinstance(out, (list, tuple)):
+            mask = out[0].numpy()
+            mal = out[1].numpy().reshape(-1) if len(out) > 1 else None
+        else:
+            mask, mal = out.numpy(), None
+        return mask[..., 0], mal
+
+    def forward_batch(self, batch: np.ndarray) -> np.ndarray:
+        """(N, S, S, C) model inputs -> (N, S, S) lesion probabilities at the model's resolution."""
+        return self._run(batch)[0]
+
+    def model_input(self, gray: np.ndarray) -> np.ndarray:
+        x = to_model_input(gray, self.image_size)
+        if self.channels != 1:
+            x = np.repeat(x, self.channels, axis=-1)
+        return x
+
+    def predict(self, gray: np.ndarray) -> Prediction:
+        """(H, W) uint8 gray -> Prediction with an (H, W) probability map."""
+        t0 = time.perf_counter()
+        prob, mal = self._run(self.model_input(gray)[None])
+        full = probability_to_original(prob[0], gray.shape[0], gray.shape[1])
+        ms = (time.perf_counter() - t0) * 1000.0
+        return Prediction(full, None if mal is None else float(mal[0]), ms)
+
+
+def mask_at(probability: np.ndarray, threshold: float) -> np.ndarray:
+    """The predicted lesion mask: pixels whose probability reaches the threshold (no gate)."""
+    return probability >= threshold
+
+
+def lesion_mask(probability: np.ndarray, threshold: float, decision: Decision | None) -> np.ndarray:
+    """The mask the product shows and scores: mask_at, emptied by the model's no-lesion gate when it has one."""
+    return gated_mask(probability, threshold, decision.gate if decision else None)

@@ -1,0 +1,107 @@
+"""Training data: scan, decode, audit and split the datasets, then resize them into cached arrays."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.training.run import RunFolder
+from core.training.settings import TrainSettings
+
+
+@dataclass
+class Arrays:
+    """Cached, resized training arrays. x: (N, S, S) uint8; y: (N, S, S) bool; malignant: (N,) 0/1; cls_weight: (N,) weight of the malignancy loss (0 = no label)."""
+
+    keys: list[str]
+    x: np.ndarray
+    y: np.ndarray
+    malignant: np.ndarray
+    cls_weight: np.ndarray
+    # (N,) relative chance of each image being drawn (dataset weights); None: each image once per epoch
+    draw_weight: np.ndarray | None = None
+
+
+def _count(items) -> dict:
+    out: dict = {}
+    for i in items:
+        out[i] = out.get(i, 0) + 1
+    return out
+
+
+def prepare_data(settings: TrainSettings, run: RunFolder, log=print):
+    """Scan, decode, audit and split the data; return (arrays per split, loaded per split, audit report)."""
+    from core.data.audit import NEAR_DUPLICATE_BITS, audit_loaded, group_cases
+    from core.data.layouts import load_cases, scan_datasets
+    from core.data.split import check_no_group_leak, extend_split, make_split, read_manifest, stratum, write_manifest
+    from core.inference.preprocess import resize_image, resize_mask
+
+    dataset = scan_datasets(settings.data)
+    cases = dataset.cases
+    if settings.max_cases:
+        # a deterministic, class-balanced subset for quick runs and tests
+        by_class: dict[str, list] = {}
+        for c in sorted(cases, key=lambda c: c.key):
+            by_class.setdefault(stratum(c), []).append(c)
+        per = max(1, settings.max_cases // max(1, len(by_class)))
+        cases = [c for lst in by_class.values() for c in lst[:per]]
+    unreadable: list[str] = []
+    log(f"decoding {len(cases)} images from {dataset.root}")
+    loaded = load_cases(cases, unreadable)
+    for msg in dataset.problems + unreadable:
+        log(f"warning: {msg}")
+    if dataset.problems or unreadable:
+        log(f"warning: {len(dataset.problems) + len(unreadable)} files skipped (see above)")
+    grouping = group_cases(loaded)
+    report = audit_loaded(dataset, loaded, grouping, unreadable)
+    keys = [lc.case.key for lc in loaded]
+    strata = [stratum(lc.case) for lc in loaded]
+    group_ids = [grouping.group_of[k] for k in keys]
+    if os.path.exists(run.split):
+        split = read_manifest(run.split)
+    elif settings.split_from:
+        # the manifest's images keep their sides; images it does not name (a dataset added) are split afresh
+        split = extend_split(read_manifest(settings.split_from), keys, strata, group_ids, seed=settings.seed,
+                             val_fraction=settings.val_fraction, test_fraction=settings.test_fraction)
+    else:
+        split = make_split(keys, strata, group_ids, seed=settings.seed, val_fraction=settings.val_fraction,
+                           test_fraction=settings.test_fraction)
+    known = set(keys)
+    split = {k: [x for x in v if x in known] for k, v in split.items()}
+    check_no_group_leak(split, grouping.group_of)
+    dataset_of = {lc.case.key: lc.case.dataset for lc in loaded}
+    write_manifest(run.split, split, {"dataset_root": os.path.basename(dataset.root), "seed": settings.seed,
+                                      "near_duplicate_bits": NEAR_DUPLICATE_BITS,
+                                      "by_dataset": {side: dict(sorted(_count(dataset_of[k] for k in members).items()))
+                                                     for side, members in split.items()}})
+    by_key = {lc.case.key: lc for lc in loaded}
+    conflicted = grouping.conflicted_keys
+    S = settings.image_size
+
+    def arrays(names: list[str]) -> Arrays:
+        lcs = [by_key[k] for k in names]
+        mal = np.array([max(0, lc.case.malignant) for lc in lcs], np.float32)
+        has_label = np.array([lc.case.malignant >= 0 and lc.case.key not in conflicted for lc in lcs], bool)
+        # balance benign/malignant in the head's loss
+        pos = max(1, int((mal[has_label] == 1).sum()))
+        neg = max(1, int((mal[has_label] == 0).sum()))
+        w = np.where(mal == 1, (pos + neg) / (2 * pos), (pos + neg) / (2 * neg)).astype(np.float32) * has_label
+        return Arrays(names,
+                      np.stack([resize_image(lc.gray, S) for lc in lcs]) if lcs else np.zeros((0, S, S), np.uint8),
+                      np.stack([resize_mask(lc.mask, S) for lc in lcs]) if lcs else np.zeros((0, S, S), bool),
+                      mal, w)
+
+    out = {name: arrays(v) for name, v in split.items()}
+    # what the network fits: the train split, or train and val together for a final refit
+    out["fit"] = arrays(split["train"] + split["val"]) if settings.fit_on == "train+val" else out["train"]
+    if settings.dataset_weights:
+        fit = out["fit"]
+        fit.draw_weight = np.array([settings.dataset_weights.get(dataset_of[k], 1.0) for k in fit.keys], np.float64)
+        shares = {d: float(fit.draw_weight[[dataset_of[k] == d for k in fit.keys]].sum() / fit.draw_weight.sum())
+                  for d in sorted(set(dataset_of[k] for k in fit.keys))}
+        log("dataset weights " + ", ".join(f"{d} {settings.dataset_weights.get(d, 1.0):g}" for d in shares)
+            + ": share of each epoch's draws " + ", ".join(f"{d} {v:.0%}" for d, v in shares.items()))
+    loaded_split = {name: [by_key[k] for k in v] for name, v in split.items()}
+    return out, loaded_split, report
+

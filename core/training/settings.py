@@ -1,0 +1,145 @@
+"""The training settings: one schema, one set of defaults (the shipped recipe's), and the command line that fills it."""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+
+# The segmentation losses core.model.unet.LOSSES offers, with the names the Train page shows.
+# Kept here rather than read from core.model.unet so that `--help` and the page need no Keras import;
+# tests/core/test_model_inference.py checks the two lists agree.
+LOSS_LABELS = {"bce_dice": "BCE + Dice", "bce_image_dice": "BCE + Dice per lesion image", "bce": "BCE"}
+
+
+AUGMENT_RANGES = {
+    # rotation (deg), scale, anisotropy, shift (fraction), gamma (log), gain, offset, noise sd, blur probability
+    "basic": dict(rot=10, scale=(0.9, 1.15), aniso=0.0, shift=0.06, gamma=0.25, gain=0.15, offset=0.06,
+                  noise=0.0, blur=0.0),
+    # Wider geometry and speckle-like noise: the from-scratch net overfits
+    # BUSI's few hundred lesions after ~20 epochs with the basic ranges.
+    "strong": dict(rot=15, scale=(0.8, 1.25), aniso=0.1, shift=0.1, gamma=0.35, gain=0.2, offset=0.08,
+                   noise=0.03, blur=0.2),
+}
+
+
+@dataclass
+class TrainSettings:
+    """Everything a training run needs. These defaults are the one set: the command line's and the Train page's
+    come from here. They are the from-scratch recipe of the shipped network (12 filters, depth 5, 256x256,
+    strong augmentation, cosine learning rate); the shipped weights fine-tune it further (recipes/)."""
+
+    # one dataset folder, or several (any understood layout, core.data.layouts.detect_layout), trained on together
+    data: list[str] | str
+    out: str
+    epochs: int = 40
+    image_size: int = 256
+    base_filters: int = 12
+    depth: int = 5
+    batch_size: int = 8
+    learning_rate: float = 1e-3
+    loss: str = "bce_dice"
+    augment: bool = True
+    augment_strength: str = "strong"
+    seed: int = 0
+    malignancy_weight: float = 0.3
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    init_weights: str | None = None
+    split_from: str | None = None
+    max_cases: int | None = None
+    compare_with: str | None = None
+    lr_schedule: str = "cosine"
+    # "train+val": the final refit of a recipe already chosen on validation. The network also
+    # trains on the validation images, so nothing is selected on them: the last epoch ships,
+    # at fixed_threshold.
+    fit_on: str = "train"
+    fixed_threshold: float = 0.5
+    cleanup_data: bool = False
+    # How often each dataset's images are drawn, relative to the others, per image: {"busi": 1.5} draws a BUSI
+    # image 1.5 times as often as one of a dataset not named (weight 1). An epoch still draws as many images
+    # as are fitted. None: every image once per epoch.
+    dataset_weights: dict[str, float] | None = None
+    name: str = "model"
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if isinstance(self.data, str):
+            self.data = [self.data]
+
+    @classmethod
+    def from_saved(cls, saved: dict) -> TrainSettings:
+        """Settings read back from a run's settings.json; fields this version no longer knows are dropped."""
+        return cls(**{k: v for k, v in saved.items() if k in cls.__dataclass_fields__})
+
+
+def default(name: str):
+    """The default of one setting, for the command line and the Train page."""
+    return TrainSettings.__dataclass_fields__[name].default
+
+
+def parse_dataset_weights(items: list[str]) -> dict[str, float]:
+    """["busi=1.5", ...] -> {"busi": 1.5}; ValueError with a plain message for anything else."""
+    out = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        try:
+            weight = float(value)
+        except ValueError:
+            raise ValueError(f"dataset weight {item!r}: write NAME=W, e.g. busi=1.5") from None
+        if not name.strip() or weight <= 0:
+            raise ValueError(f"dataset weight {item!r}: name a dataset and give a weight above 0")
+        out[name.strip()] = weight
+    return out
+
+
+def parse_args(argv=None) -> tuple[TrainSettings, bool]:
+    ap = argparse.ArgumentParser(description="Train the lesion U-Net on one or more dataset folders into a run folder.")
+    ap.add_argument("--data", required=True, action="append",
+                    help="dataset folder in BUSI's or BUS-BRA's layout; repeat to train on several together")
+    ap.add_argument("--dataset-weight", action="append", default=[], metavar="NAME=W",
+                    help="draw each image of dataset NAME (busi, busbra) W times as often as an image of a dataset "
+                         "not named; e.g. busi=1.5 so BUS-BRA's size does not drown BUSI's normal scans")
+    ap.add_argument("--out", required=True, help="run folder to write")
+    ap.add_argument("--epochs", type=int, default=default("epochs"))
+    ap.add_argument("--image-size", type=int, default=default("image_size"))
+    ap.add_argument("--base-filters", type=int, default=default("base_filters"))
+    ap.add_argument("--depth", type=int, default=default("depth"))
+    ap.add_argument("--batch-size", type=int, default=default("batch_size"))
+    ap.add_argument("--learning-rate", type=float, default=default("learning_rate"))
+    ap.add_argument("--loss", choices=sorted(LOSS_LABELS), default=default("loss"),
+                    help="bce_image_dice: BCE plus Dice averaged over lesion images, the way it is reported")
+    ap.add_argument("--no-augment", action="store_true", help="turn augmentation off")
+    ap.add_argument("--augment", choices=sorted(AUGMENT_RANGES), default=default("augment_strength"),
+                    help="augmentation ranges (basic: those of the first default model)")
+    ap.add_argument("--seed", type=int, default=default("seed"))
+    ap.add_argument("--init-weights", help="start from this model's weights (same width and depth)")
+    ap.add_argument("--split-from", help="reuse this split manifest (split.json); images it does not name are split afresh")
+    ap.add_argument("--max-cases", type=int, help="use a subset of this many images, balanced by dataset and class")
+    ap.add_argument("--name", default=default("name"), help="name written on the model card")
+    ap.add_argument("--lr-schedule", choices=["plateau", "cosine"], default=default("lr_schedule"),
+                    help="cosine (default), or plateau: halve on a flat validation curve")
+    ap.add_argument("--fit-on", choices=["train", "train+val"], default=default("fit_on"),
+                    help="train+val: final refit of a recipe chosen on validation; keeps the last epoch")
+    ap.add_argument("--fixed-threshold", type=float, default=default("fixed_threshold"),
+                    help="the mask threshold a train+val refit ships with (it has no held-out images to choose one)")
+    ap.add_argument("--compare-with", help="also score this model on the test split, for the card's comparison")
+    ap.add_argument("--cleanup-data", action="store_true",
+                    help="delete DATA after decoding (only a temporary folder made from an uploaded zip)")
+    ap.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.keras")
+    a = ap.parse_args(argv)
+    if a.fit_on == "train+val" and a.lr_schedule == "plateau":
+        # a refit trains on the validation images, so a plateau schedule would follow an in-sample curve
+        ap.error("--lr-schedule plateau follows the validation curve, and a train+val refit trains on the "
+                 "validation images: use --lr-schedule cosine")
+    try:
+        dataset_weights = parse_dataset_weights(a.dataset_weight)
+    except ValueError as exc:
+        ap.error(str(exc))
+    s = TrainSettings(data=a.data, out=a.out, epochs=a.epochs, image_size=a.image_size, base_filters=a.base_filters,
+                      depth=a.depth, batch_size=a.batch_size, learning_rate=a.learning_rate, loss=a.loss,
+                      augment=not a.no_augment, augment_strength=a.augment, seed=a.seed,
+                      dataset_weights=dataset_weights or None, init_weights=a.init_weights, split_from=a.split_from,
+                      max_cases=a.max_cases, name=a.name, compare_with=a.compare_with, cleanup_data=a.cleanup_data,
+                      lr_schedule=a.lr_schedule, fit_on=a.fit_on, fixed_threshold=a.fixed_threshold,
+                      extra={"argv": list(argv if argv is not None else sys.argv[1:])})
+    return s, a.resume

@@ -1,0 +1,135 @@
+"""The Evaluate page's widgets: models and folders to score, the summary per class, dataset and device, charts."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.analysis.overlay import agreement_overlay, lesion_overlay
+from core.cards.registry import PROJECT_ROOT, list_models
+from core.data.layouts import DatasetError
+from core.evaluation.folder import (
+    Evaluation,
+    calibration_points,
+    evaluate_folder,
+    manifest_for,
+    roc_points,
+    seen_warning,
+)
+from core.evaluation.scoring import rows_csv_text
+from core.evaluation.tables import class_table, group_table, interval_caption, size_table
+from core.inference.predictor import mask_at
+from pages._common import predictor_or_stop
+
+
+def inputs_ui():
+    models = list_models()
+    if not models:
+        st.error("No model files found. Restore the shipped default with `git checkout weights/`.")
+        st.stop()
+    labels = {m.path: f"{m.name} ({m.source}{', active' if m.active else ''})" for m in models}
+    paths = list(labels)
+    first = st.selectbox("Model", paths, index=next((i for i, m in enumerate(models) if m.active), 0),
+                         format_func=labels.get, key="model_a")
+    second = st.selectbox("Compare with (optional)", [None] + [p for p in paths if p != first],
+                          format_func=lambda p: "—" if p is None else labels[p], key="model_b")
+    text = st.text_area("Labelled folders on the server, one per line (BUSI's or BUS-BRA's layout)",
+                        os.path.join(PROJECT_ROOT, "samples", "busi"), key="data", height=80)
+    data = [line.strip() for line in text.splitlines() if line.strip()]
+    split = st.selectbox("Images", ["all images in the folder", "only the first model's test split"], key="split")
+    thr = st.slider("Threshold (0 = each model's own default)", 0.0, 0.95, 0.0, 0.05, key="eval_threshold")
+    return [p for p in (first, second) if p], data, ("test" if split.startswith("only") else None), (thr or None)
+
+
+def run_ui(paths, data, split, threshold) -> list[Evaluation] | None:
+    key = (tuple((p, os.path.getmtime(p)) for p in paths), tuple(data), split, threshold)
+    if st.session_state.get("eval_key") == key:
+        return st.session_state["eval_results"]
+    if not st.button("Run evaluation", type="primary", key="run"):
+        return None
+    results = []
+    manifest = manifest_for(paths[0])  # both models are scored on the first model's split
+    for path in paths:
+        predictor = predictor_or_stop(path)
+        bar = st.progress(0.0, text=f"Scoring {os.path.basename(path)}…")
+        try:
+            results.append(evaluate_folder(predictor, data, threshold, split, manifest=manifest,
+                                           progress=lambda i, n, bar=bar: bar.progress(i / n, text=f"{i}/{n} images")))
+        except (DatasetError, FileNotFoundError, ValueError, OSError) as exc:
+            st.error(str(exc))
+            return None
+        bar.empty()
+    st.session_state["eval_key"], st.session_state["eval_results"] = key, results
+    return results
+
+
+def model_label(path: str) -> str:
+    """A run's folder name, or a weights file's name."""
+    return os.path.basename(os.path.dirname(path)) if path.endswith("model.keras") else os.path.basename(path)
+
+
+def summary_ui(results: list[Evaluation]):
+    cols = st.columns(len(results))
+    for col, r in zip(cols, results):
+        with col:
+            s = r.summary
+            st.markdown(f"**{model_label(r.model)}** · threshold {r.threshold:.2f}")
+            c = st.columns(3)
+            c[0].metric("Mean Dice (lesions)", "—" if s["dice_mean"] is None else f"{s['dice_mean']:.3f}")
+            c[1].metric("False alarms (normal)", "—" if s["false_alarm_rate"] is None else f"{s['false_alarm_rate']:.0%}")
+            c[2].metric("Malignancy AUC", "—" if s["malignancy_auc"] is None else f"{s['malignancy_auc']:.3f}")
+            st.caption(interval_caption(s))
+            if seen_warning(r):
+                st.warning(seen_warning(r))
+            st.dataframe(class_table(s["per_class"]), hide_index=True)
+            for by, name in ((r.by_dataset, "dataset"), (r.by_device, "device")):
+                if len(by) > 1 or name == "dataset":
+                    st.caption(f"Per {name}, each figure with its 95 % interval:")
+                    st.dataframe(group_table(by, name), hide_index=True)
+            if s.get("by_size"):
+                st.caption("By lesion size: the share of the image the ground-truth lesion covers. "
+                           "'Nothing marked': the model marked nothing anywhere in the image.")
+                st.dataframe(size_table(s["by_size"]), hide_index=True)
+            st.download_button("Per-image CSV", rows_csv_text(r.rows).encode(), f"evaluation_{model_label(r.model)}.csv",
+                               "text/csv", key=f"csv_{r.model}")
+            if r.problems:
+                st.caption(f"Skipped {len(r.problems)} files: " + "; ".join(r.problems[:3]))
+
+
+def charts_ui(results: list[Evaluation]):
+    c = st.columns(3)
+    dist, roc, cal = go.Figure(), go.Figure(), go.Figure()
+    for r in results:
+        name = model_label(r.model)
+        dist.add_histogram(x=[x["dice"] for x in r.rows if x["gt_area_px"] > 0], name=name, opacity=0.6,
+                           xbins=dict(start=0, end=1.0001, size=0.05))
+        fpr, tpr = roc_points(r.rows)
+        if fpr:
+            roc.add_scatter(x=fpr, y=tpr, name=name, mode="lines")
+        mean, frac = calibration_points(r.rows)
+        if mean:
+            cal.add_scatter(x=mean, y=frac, name=name, mode="lines+markers")
+    roc.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot"), name="chance")
+    cal.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot"), name="perfect")
+    for fig, title, xt, yt in ((dist, "Dice per lesion image", "Dice", "images"),
+                               (roc, "Malignancy ROC", "false-positive rate", "true-positive rate"),
+                               (cal, "Malignancy calibration", "predicted", "observed malignant fraction")):
+        fig.update_layout(title=title, height=320, margin=dict(l=0, r=0, t=40, b=0), xaxis_title=xt,
+                          yaxis_title=yt, barmode="overlay")
+    dist.update_xaxes(range=[0, 1])
+    for col, fig in zip(c, (dist, roc, cal)):
+        col.plotly_chart(fig, width="stretch")
+
+
+def worst_ui(r: Evaluation, n: int = 4):
+    st.subheader("Worst cases")
+    order = np.argsort([x["dice"] for x in r.rows])[:n]
+    for i in order:
+        s, row = r.scored[i], r.rows[i]
+        pred = mask_at(s.probability, r.threshold)
+        c = st.columns(3)
+        c[0].image(lesion_overlay(s.case.gray, s.case.mask, 0.35, colour=(64, 200, 255)), caption=f"{row['key']} — ground truth")
+        c[1].image(lesion_overlay(s.case.gray, pred, 0.35), caption=f"prediction — Dice {row['dice']:.3f}")
+        c[2].image(agreement_overlay(s.case.gray, s.case.mask, pred), caption="green both · red predicted only · blue missed")
