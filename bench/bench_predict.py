@@ -1,6 +1,6 @@
 """Benchmark: the whole predict path with the default model against the classic 64-filter U-Net.
 
-    python bench/bench_predict.py [--data BUSI_DIR] [--weights PATH] [--n 30]
+    python bench/bench_predict.py [--data DIR ...] [--weights PATH] [--n 30]
 
 Prints, from one run (this machine's speed drifts, so only same-run ratios mean much):
   - per-image latency of the whole predict path (decode bytes, preprocess, forward,
@@ -22,17 +22,21 @@ import numpy as np
 from core import runtime
 
 
-def image_files(data: str | None, n: int) -> list[str]:
-    """Up to n image files: from the data folder if given (test split of the default model first), else the samples."""
+def image_files(data: list[str] | None, n: int) -> list[str]:
+    """Up to n image files: from the data folders if given (the default model's test split first, alternating
+    datasets so each kind of image is timed), else the samples."""
     from core.cards.registry import PROJECT_ROOT
-    from core.data.layouts import scan_busi
+    from core.data.layouts import scan_datasets
 
-    folder = data or os.path.join(PROJECT_ROOT, "samples", "busi")
-    cases = scan_busi(folder).cases
+    cases = scan_datasets(data or [os.path.join(PROJECT_ROOT, "samples", "busi")]).cases
     manifest = os.path.join(PROJECT_ROOT, "weights", "default.split.json")
     if data and os.path.isfile(manifest):
         test = set(json.load(open(manifest))["split"]["test"])
-        cases = sorted(cases, key=lambda c: (c.key not in test, c.key))
+        by_dataset: dict[str, list] = {}
+        for c in sorted(cases, key=lambda c: (c.key not in test, c.key)):
+            by_dataset.setdefault(c.dataset, []).append(c)
+        # round-robin over datasets: BUSI's wide frames and BUS-BRA's tight crops differ in size
+        cases = [c for group in zip(*by_dataset.values()) for c in group]
     files = [c.image_path for c in cases]
     return (files * (n // max(1, len(files)) + 1))[:n]
 
@@ -40,7 +44,7 @@ def image_files(data: str | None, n: int) -> list[str]:
 def bench_predict_path(weights: str, files: list[str]) -> dict:
     from core.analysis.measure import measure
     from core.data.imageio import decode_image
-    from core.inference.predictor import Predictor, mask_at
+    from core.inference.predictor import Predictor, lesion_mask
 
     t0 = time.perf_counter()
     p = Predictor.load(weights)
@@ -51,7 +55,7 @@ def bench_predict_path(weights: str, files: list[str]) -> dict:
         t = time.perf_counter()
         img = decode_image(data, "x.png")
         pred = p.predict(img.gray)
-        measure(mask_at(pred.probability, p.threshold))
+        measure(lesion_mask(pred.probability, p.threshold, p.decision))
         times.append((time.perf_counter() - t) * 1000)
     return {"median_ms": float(np.median(times)), "p90_ms": float(np.percentile(times, 90)), "n": len(times),
             "load_and_warm_up_s": load_s, "image_size": p.image_size}
@@ -98,7 +102,7 @@ def main(argv=None) -> int:
     from core.cards.registry import default_model_path
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", help="BUSI-shaped folder to draw images from (default: the shipped samples)")
+    ap.add_argument("--data", action="append", help="dataset folder to draw images from, repeatable (default: the samples)")
     ap.add_argument("--weights", default=default_model_path())
     ap.add_argument("--n", type=int, default=30)
     ap.add_argument("--json", help="also write the figures here")

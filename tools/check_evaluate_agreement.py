@@ -1,9 +1,9 @@
 """Cross-check: core.evaluate's mean Dice against Dice computed independently from core.predict's masks.
 
-    python bench/check_evaluate_agreement.py --data BUSI_DIR [--weights PATH] [--out DIR]
+    python tools/check_evaluate_agreement.py --data DIR [--weights PATH] [--out DIR]
 
-Runs both commands on the lesion images of the folder (at the model card's
-threshold). Then, using only Pillow and numpy, it recomputes each image's
+DIR is in any layout core reads (BUSI's or BUS-BRA's). Runs both commands on the lesion images of the folder
+(at the model card's threshold and decision rule). Then, using only Pillow and numpy, it recomputes each image's
 Dice from the written `<stem>_pred.png` and the union of the ground-truth mask
 files. It prints both means and their difference.
 """
@@ -32,18 +32,18 @@ def independent_dice(gt_paths: list[str], pred_path: str) -> float:
 def main(argv=None) -> int:
     from core import evaluate, predict
     from core.cards.registry import active_model_path
-    from core.data.layouts import scan_busi
+    from core.data.layouts import scan_datasets
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True)
     ap.add_argument("--weights", default=active_model_path())
     ap.add_argument("--out", default=tempfile.mkdtemp(prefix="agreement_"))
     a = ap.parse_args(argv)
-    ds = scan_busi(a.data)
-    lesion_dirs = [os.path.join(ds.root, c) for c in ("benign", "malignant") if os.path.isdir(os.path.join(ds.root, c))]
+    ds = scan_datasets([a.data])
+    lesion_images = [c.image_path for c in ds.cases if c.label != "normal"]
     ev_out, pred_out = os.path.join(a.out, "evaluate"), os.path.join(a.out, "predict")
     evaluate.main(["--data", a.data, "--weights", a.weights, "--out", ev_out])
-    predict.main([*lesion_dirs, "--out", pred_out, "--weights", a.weights])
+    predict.main([*lesion_images, "--out", pred_out, "--weights", a.weights])
     rows = {r["key"]: r for r in csv.DictReader(open(os.path.join(ev_out, "per_image.csv")))}
     ours, theirs, stems = [], [], {}
     for c in ds.cases:

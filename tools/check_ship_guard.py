@@ -1,6 +1,6 @@
 """A ship rule's figure check: exit 0 when a finished run's figures pass, 3 when they do not.
 
-    python bench/check_ship_guard.py RUN_DIR/model.card.json --min-dice D [--max-false-alarms 0.25]
+    python tools/check_ship_guard.py RUN_DIR/model.card.json --min-dice D [--max-false-alarms 0.25]
         [--min-auc 0.85] [--on test|val]
 
 The refit and averaging scripts write their rule in their header before the run

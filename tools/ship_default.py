@@ -1,6 +1,6 @@
 """Copy a finished run into weights/ as the shipped default, with its card and split manifest.
 
-    python bench/ship_default.py RUN_DIR [--previous RUN_DIR ...] [--as NAME] [--note TEXT] [--recipe CMD]
+    python tools/ship_default.py RUN_DIR [--previous RUN_DIR ...] [--as NAME] [--note TEXT] [--recipe CMD]
 
 Writes weights/default.keras, default.card.json, default.card.md and
 default.split.json (or NAME.* with --as NAME, for a second shipped model the
@@ -25,7 +25,7 @@ def main(argv=None) -> int:
     ap.add_argument("--as", dest="stem", default="default", help="file name in weights/ (default: default)")
     ap.add_argument("--previous", action="append", default=[],
                     help="the runs this one was initialised from, in order, summarised on the card")
-    ap.add_argument("--recipe", default="bash bench/train_default.sh ../shared/busi/Dataset_BUSI_with_GT runs",
+    ap.add_argument("--recipe", default="bash recipes/train_multicentre.sh",
                     help="the command that reproduces the run, written on the card")
     a = ap.parse_args(argv)
     card = read_card(os.path.join(a.run, "model.keras"))

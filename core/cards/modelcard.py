@@ -15,6 +15,10 @@ CITATION = (
     "Al-Dhabyani W, Gomaa M, Khaled H, Fahmy A. Dataset of breast ultrasound images. "
     "Data in Brief. 2020;28:104863. doi:10.1016/j.dib.2019.104863"
 )
+BUSBRA_CITATION = (
+    "Gómez-Flores W, Gregorio-Calas MJ, Coelho de Albuquerque Pereira W. BUS-BRA: A Breast Ultrasound Dataset for "
+    "Assessing Computer-aided Diagnosis Systems. Medical Physics"
+)
 INTENDED_USE = (
     "Research decision support for segmenting breast lesions in B-mode ultrasound images, "
     "reviewed by a clinician. Not a diagnosis, and not a medical device."
@@ -32,6 +36,30 @@ LIMITATIONS = [
     "Figures on the card come from a held-out split of the same dataset; expect lower figures on other scanners.",
     AXILLARY_LIMITATION,
 ]
+
+
+def bundle_metadata(image_size: int, version: str = "1.0.0") -> dict:
+    """The MONAI-bundle-style metadata every card carries: version, authors, licence, task, and the network's
+    input and output as a MONAI bundle's ``network_data_format`` spells them."""
+    return {
+        "version": version,
+        "authors": ["the busseg team"],
+        "license": ("Code MIT. Weights trained on BUSI (CC BY 4.0) and BUS-BRA (see its LICENSE.txt): cite both, "
+                    "research use only"),
+        "task": "Breast lesion segmentation and malignancy estimate in B-mode ultrasound",
+        "network_data_format": {
+            "inputs": {"image": {"type": "image", "format": "magnitude", "modality": "US", "num_channels": 1,
+                                 "spatial_shape": [image_size, image_size], "dtype": "float32", "value_range": [0, 1],
+                                 "is_patch_data": False,
+                                 "preprocessing": "grayscale (ITU-R 601 luma), resize (area), divide by 255"}},
+            "outputs": {"mask": {"type": "probabilities", "format": "segmentation", "num_channels": 1,
+                                 "spatial_shape": [image_size, image_size], "dtype": "float32", "value_range": [0, 1],
+                                 "channel_def": {"0": "lesion"}},
+                        "malignancy": {"type": "probabilities", "format": "classification", "num_channels": 1,
+                                       "dtype": "float32", "value_range": [0, 1],
+                                       "channel_def": {"0": "malignant (raw; see malignancy_calibration)"}}},
+        },
+    }
 
 
 def format_size_summary(by_size: list[dict]) -> str:
@@ -119,6 +147,17 @@ def _counts_text(counts: dict) -> str:
     return ", ".join(f"{v} {k}" for k, v in counts.items() if v)
 
 
+def headline_rows(card: dict) -> list[dict]:
+    """The card's headline figures as rows for the Home page: one per dataset of its own test split, then one per
+    hospital it never saw (cross_centre), each with its 95 % interval."""
+    by_ds = card.get("test_metrics_by_dataset") or {"test split": card.get("test_metrics", {})}
+    rows = [("own test split", name, t) for name, t in by_ds.items()]
+    rows += [(f"never saw (trained on {c['trained_on']} only)", c["scored_on"], c["metrics"])
+             for c in card.get("cross_centre") or []]
+    return [dict(zip(["figures", "images", "n", "lesion images", "mean lesion Dice", "median Dice", "false alarms",
+                      "malignancy AUC"], [kind, *_figure_row(name, t)])) for kind, name, t in rows]
+
+
 def render_markdown(card: dict) -> str:
     """The card as a person reads it: prose and tables, every figure with where it comes from."""
     t = card.get("test_metrics", {})
@@ -204,6 +243,13 @@ def render_markdown(card: dict) -> str:
     if card.get("selection_note"):
         lines += ["", card["selection_note"]]
     lines += ["", *_table(["setting", "value"], [[k, v] for k, v in s.items() if k not in ("data", "out", "extra")])]
+    v = card.get("val_metrics") or {}
+    if v:
+        lines += ["", "## Validation split", "",
+                  ("Trained on in this refit: not a held-out figure. " if refit else
+                   "Used to pick the checkpoint, the threshold, the gate and the calibration, so not a test figure. ")
+                  + f"Mean lesion Dice {_fmt(v.get('dice_mean'))}, false alarms {_fmt(v.get('false_alarm_rate'))}, "
+                  f"malignancy AUC {_fmt(v.get('malignancy_auc'))}."]
     per_class = t.get("per_class") or {}
     if per_class or t.get("by_size"):
         lines += ["", "## More detail on the test split", ""]
@@ -212,12 +258,12 @@ def render_markdown(card: dict) -> str:
                         [[c, v.get("n_images"), _fmt(v.get("dice_mean")), _fmt(v.get("false_alarm_rate"))]
                          for c, v in per_class.items()]) + [""]
     if t.get("n_missed") is not None:
-        lines.append(f"Missed or mostly missed (Dice under 0.3): {t['n_missed']} of {t.get('n_lesion')} lesions, "
+        lines.append(f"Lesions missed or mostly missed (Dice < 0.3): {t['n_missed']} of {t.get('n_lesion')}, "
                      f"{t.get('n_unmarked')} of them with nothing marked. HD95 median {_fmt(t.get('hd95_median_px'), 1)} px.")
     if t.get("by_size"):
         lines += ["", f"By lesion size (share of the image): {format_size_summary(t['by_size'])}."]
     if cmp.get("dice_difference"):
-        lines += ["", f"Against `{cmp.get('model')}` on the same test images: "
+        lines += ["", f"Against `{cmp.get('model')}` on the same images: "
                   + difference_caption(cmp["dice_difference"], "this model", "that one")]
     speed = card.get("speed", {})
     if speed:

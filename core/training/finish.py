@@ -23,6 +23,7 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
     import keras
 
     from core.cards import modelcard
+    from core.evaluation.decision_fit import calibration_by_dataset, fit_decision
     from core.evaluation.folder import seen_in_training
     from core.evaluation.scoring import (
         choose_threshold,
@@ -32,6 +33,7 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
         summarise,
         summarise_by,
     )
+    from core.inference.decision import Decision
     from core.inference.predictor import Predictor
 
     run.update_status(state="finalizing", message="choosing the threshold and scoring the test split")
@@ -45,9 +47,15 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
     conflicted = {k for g in report.label_conflicts for k in g}
     val = predict_cases(predictor, loaded_split["val"])
     threshold = settings.fixed_threshold if refit else (choose_threshold(val) if val else 0.5)
-    val_summary = summarise(score_predictions(val, threshold), conflicted) if val else {}
+    # the no-lesion gate and the malignancy calibration are fitted on held-out validation images only: a refit
+    # trained on them, so it ships without either (and its page then shows no calibrated estimate)
+    decision, gate, calibration = (fit_decision(val, threshold, conflicted) if val and not refit
+                                   else (Decision(threshold), {}, {}))
+    val_summary = summarise(score_predictions(val, threshold, decision), conflicted) if val else {}
     test = predict_cases(predictor, loaded_split["test"])
-    test_rows = score_predictions(test, threshold)
+    test_rows = score_predictions(test, threshold, decision)
+    if calibration:
+        calibration["test_by_dataset"] = calibration_by_dataset(test, decision.platt, conflicted)
     test_summary = summarise(test_rows, conflicted)
     test_by_dataset = summarise_by(test_rows, "dataset", conflicted)
     comparison = None
@@ -55,7 +63,7 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
         # the model this run may replace, scored on exactly the same test images
         try:
             other = Predictor.load(settings.compare_with)
-            other_rows = score_predictions(predict_cases(other, loaded_split["test"]), other.threshold)
+            other_rows = score_predictions(predict_cases(other, loaded_split["test"]), other.threshold, other.decision)
             comparison = {"model": settings.compare_with, "threshold": other.threshold,
                           "test_metrics": summarise(other_rows, conflicted),
                           "test_metrics_by_dataset": summarise_by(other_rows, "dataset", conflicted),
@@ -71,6 +79,7 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
         "format_version": 1,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "modality": "US",
+        **modelcard.bundle_metadata(settings.image_size),
         "input": {"size": settings.image_size, "channels": 1, "dtype": "float32", "range": [0.0, 1.0],
                   "preprocessing": "grayscale (ITU-R 601 luma), resize (area), /255"},
         "outputs": {"mask": "per-pixel lesion probability (sigmoid), resized back to the original image",
@@ -79,9 +88,13 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
                                     f"{params / 1e6:.2f} M parameters, malignancy head on the bottleneck",
                          "base_filters": settings.base_filters, "depth": settings.depth, "params": params},
         "threshold": threshold,
+        "lesion_gate": gate or None,
+        "malignancy_calibration": calibration or None,
         "settings": {k: v for k, v in asdict(settings).items() if k not in ("extra",)},
         "data": {"counts": report.counts,
+                 "counts_by_dataset": report.counts_by_dataset,
                  "split_counts": {k: len(v) for k, v in loaded_split.items()},
+                 "split_by_dataset": {side: _count_by(lcs, lambda lc: lc.case.dataset) for side, lcs in loaded_split.items()},
                  "manifest": "split.json",
                  "audit": {"near_duplicate_groups": len(report.near_duplicate_groups),
                            "label_conflicts": len(report.label_conflicts),
@@ -99,7 +112,7 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
         "val_metrics_on_trained_images": refit,
         "test_metrics": test_summary,
         "test_metrics_by_dataset": test_by_dataset,
-        "val_metrics_by_dataset": summarise_by(score_predictions(val, threshold), "dataset", conflicted) if val else {},
+        "val_metrics_by_dataset": summarise_by(score_predictions(val, threshold, decision), "dataset", conflicted) if val else {},
         "comparison": comparison,
         "speed": {"predict_path_ms_median": float(np.median(lat)) if lat else None,
                   "measured_on": predictor.device,
@@ -117,6 +130,13 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
         f"malignancy AUC {val_summary.get('malignancy_auc')}, threshold {threshold}; "
         f"test-split figures are on the model card")
     return card
+
+
+def _count_by(items, key) -> dict:
+    out: dict = {}
+    for it in items:
+        out[key(it)] = out.get(key(it), 0) + 1
+    return dict(sorted(out.items()))
 
 
 def remove_extracted_upload(folder: str, log=print) -> None:

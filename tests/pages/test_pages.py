@@ -206,7 +206,10 @@ def test_evaluate_page_on_the_samples(isolated_dirs):
     assert any(c.value.startswith("95 % intervals: mean Dice ") for c in at.caption)
     # and the lesions are broken down by size, in bands that hold every sample lesion once
     assert any(c.value.startswith("By lesion size") for c in at.caption)
-    per_class, by_size = at.dataframe
+    per_class, per_dataset, by_size = at.dataframe
+    # the samples are all BUSI: one dataset row holding all twelve, with its Dice interval
+    assert list(per_dataset.value["dataset"]) == ["busi"] and list(per_dataset.value["images"]) == [12]
+    assert per_dataset.value["Dice 95 % interval"][0] != "—"
     lesions = sum(n for c, n in zip(per_class.value["class"], per_class.value["images"]) if c != "normal")
     assert list(by_size.value["lesions"]) and sum(by_size.value["lesions"]) == lesions
 
@@ -245,7 +248,7 @@ def test_evaluate_page_compares_two_models_image_by_image(isolated_dirs):
 
 
 def test_dicom_upload_uses_its_pixel_spacing(isolated_dirs):
-    from tests.core.test_imageio import _dicom_bytes
+    from tests.core.data.test_imageio import _dicom_bytes
 
     at = app("pages/segment.py")
     at.file_uploader(key="uploads").set_value([("scan.dcm", _dicom_bytes(spacing=(0.1, 0.1)), "application/dicom")]).run()

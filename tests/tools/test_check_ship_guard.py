@@ -1,4 +1,4 @@
-"""bench/check_ship_guard.py: the ship rule's broken-run guard, on hand-written cards."""
+"""tools/check_ship_guard.py: the ship rule's broken-run guard, on hand-written cards."""
 import json
 import os
 import subprocess
@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "bench", "check_ship_guard.py")
+SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "check_ship_guard.py")
 
 
 def run_guard(tmp_path, dice, fa, auc, *extra):

@@ -87,9 +87,8 @@ def test_model_card_and_command_line_show_the_intervals():
     rows = [_row(f"benign/{i}", "benign", d, 10, malignancy=0.2) for i, d in enumerate((0.2, 0.6, 0.9, 0.7))]
     s = summarise(rows)
     lo, hi = s["dice_mean_ci"]
-    text = f"95 % CI {lo:.3f}–{hi:.3f}"
-    assert text in render_markdown({"test_metrics": s})
-    assert text in format_summary(Evaluation("m.keras", 0.5, rows, s, [], []))
+    assert f"{s['dice_mean']:.3f} ({lo:.3f}–{hi:.3f})" in render_markdown({"test_metrics": s})
+    assert f"95 % CI {lo:.3f}–{hi:.3f}" in format_summary(Evaluation("m.keras", 0.5, rows, s, [], []))
 
 
 def test_interval_caption_for_the_pages():

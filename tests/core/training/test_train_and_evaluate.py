@@ -42,7 +42,7 @@ def test_run_folder_has_everything(trained_run):
     t = card["test_metrics"]
     assert t["by_size"] and sum(b["n"] for b in t["by_size"]) == t["n_lesion"]
     assert sum(b["n_unmarked"] for b in t["by_size"]) == t["n_unmarked"] <= t["n_missed"]
-    assert "- By lesion size" in open(os.path.join(out, "model.card.md")).read()
+    assert "By lesion size (share of the image)" in open(os.path.join(out, "model.card.md")).read()
     assert "Al-Dhabyani" in card["citation"] and "not a diagnosis" in card["intended_use"].lower()
     assert 0.0 < card["threshold"] < 1.0
 
@@ -206,7 +206,7 @@ def test_train_plus_val_refit_keeps_the_last_epoch_and_its_fixed_threshold(tmp_p
     assert card["training"]["fit_on"] == "train+val" and card["training"]["best_selection_value"] is None
     assert card["val_metrics_on_trained_images"] is True
     md = open(out / "model.card.md").read()
-    assert "trained on in this refit: not a held-out figure" in md and "fixed before training" in md
+    assert "Trained on in this refit: not a held-out figure" in md and "fixed before training" in md
     # the shipped model is the last epoch's checkpoint, whatever the validation curve did
     import keras
 
@@ -244,7 +244,7 @@ def test_an_image_filed_under_both_classes_is_left_out_of_validation_auc(tmp_pat
 
 def test_a_normal_run_fits_the_train_split_only(tmp_path):
     s, _ = settings_mod.parse_args(["--data", "d", "--out", str(tmp_path)])
-    assert s.fit_on == "train" and s.fixed_threshold == 0.5 and s.lr_schedule == "plateau"
+    assert s.fit_on == "train" and s.fixed_threshold == 0.5 and s.lr_schedule == "cosine"  # the one default
 
 
 def test_a_refit_refuses_a_schedule_that_follows_the_validation_curve(tmp_path, capsys):
@@ -269,7 +269,7 @@ def test_with_several_gpus_training_goes_through_keras_fit(trained_run, tmp_path
             return default.scope()
 
     monkeypatch.setattr(trainer.runtime, "training_setup", lambda: (TwoReplicas(), False, "2 GPUs (stand-in)"))
-    monkeypatch.setattr(train, "fit_epochs", lambda *a, **k: pytest.fail("fit_epochs used with several GPUs"))
+    monkeypatch.setattr(trainer, "fit_epochs", lambda *a, **k: pytest.fail("fit_epochs used with several GPUs"))
     out = str(tmp_path / "run")
     assert train.main(["--data", data, "--out", out, "--epochs", "1", "--image-size", "32", "--base-filters", "4",
                        "--depth", "2", "--batch-size", "4", "--seed", "1"]) == 0
