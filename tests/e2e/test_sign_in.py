@@ -83,6 +83,9 @@ def sign_in(page, url: str, email: str) -> None:
     page.locator('input[name="sub"]').fill(email)
     page.get_by_role("button", name="Authorize").click()
     page.get_by_text(f"({email})").wait_for(timeout=60_000)  # the sidebar's "Signed in as NAME (EMAIL) · ROLE"
+    # Let the home page's run finish (it imports TensorFlow) before the test opens another page in a new
+    # session: two sessions importing TensorFlow at once can leave one with a half-initialised module.
+    page.get_by_text("Segment images").wait_for(timeout=120_000)
 
 
 def buttons(page) -> list[str]:
