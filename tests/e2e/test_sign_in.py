@@ -155,3 +155,18 @@ def test_a_folder_outside_the_data_roots_is_refused(shared_app, page):
         area.press("Control+Enter")
         page.get_by_text(f"Refused: {outside} is outside the data folders").wait_for(timeout=60_000)
     assert page.get_by_role("button", name="Run evaluation").count() == 0
+
+
+def test_sign_out_ends_the_session(shared_app, page):
+    url, _, _ = shared_app
+    sign_in(page, url, CLINICIAN)
+    page.get_by_role("button", name="Sign out").click()
+    # st.logout ends the provider's session too; the mock asks to confirm that, then sends the browser back
+    end, again = page.get_by_role("button", name="End session"), page.get_by_role("button", name="Sign in")
+    end.or_(again).first.wait_for(timeout=60_000)
+    if end.count():
+        end.click()
+    again.wait_for(timeout=60_000)
+    page.goto(url + "/segment")  # and the identity cookie is gone: a new session is anonymous too
+    page.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stFileUploader"]').count() == 0
