@@ -9,7 +9,7 @@ from core.access.roles import TRAIN
 from core.cards.modelcard import CITATION, known_limits, read_card
 from core.cards.registry import active_model_path
 from core.evaluation.tables import interval_caption
-from pages._access_ui import account_ui, identity
+from pages._access_ui import access_or_stop, account_ui, identity
 
 st.set_page_config(page_title="BUSI lesion segmentation", page_icon="🩺", layout="wide")
 
@@ -55,8 +55,6 @@ def home() -> None:
 
 
 def gate() -> None:
-    from pages._access_ui import access_or_stop
-
     access_or_stop()  # shows the sign-in, or says there is no access, and stops
 
 

@@ -140,3 +140,15 @@ def test_a_session_picks_its_own_model_without_changing_the_active_one(isolated_
     assert active_model_path() == str(weights / "default.keras")  # everyone else still gets the active model
     other = app(CAROL, page="pages/segment.py")
     assert other.selectbox(key="session_model").value is None
+
+
+def test_a_session_whose_chosen_model_was_deleted_falls_back_to_the_active_one(isolated_dirs):
+    weights, _ = isolated_dirs
+    for ext in (".keras", ".card.json"):
+        shutil.copy(weights / f"default{ext}", weights / f"twin{ext}")
+    at = app(CAROL, page="pages/segment.py")
+    at.selectbox(key="session_model").set_value(str(weights / "twin.keras")).run()
+    os.remove(weights / "twin.keras")  # an admin deleted it meanwhile
+    at.file_uploader(key="uploads").set_value([("x.png", png_bytes(synthetic_case(60, 80)[0]), "image/png")]).run()
+    assert not at.exception and at.selectbox(key="session_model").value is None
+    assert any("model `default.keras`" in c.value for c in at.caption)
