@@ -5,8 +5,10 @@ import os
 
 import streamlit as st
 
+from core.access.roles import TRAIN
 from core.cards.modelcard import BUSBRA_CITATION, CITATION, headline_rows, known_limits, read_card
 from core.cards.registry import active_model_path
+from pages._access_ui import access_or_stop, account_ui, identity
 
 st.set_page_config(page_title="BUSI lesion segmentation", page_icon="🩺", layout="wide")
 
@@ -41,14 +43,26 @@ def home() -> None:
         st.write(describe_device())
         st.subheader("Start")
         st.page_link(segment_page, label="Segment images", icon="🔍")
-        st.page_link(train_page, label="Train a model", icon="🏋️")
+        if who.can(TRAIN):
+            st.page_link(train_page, label="Train a model", icon="🏋️")
         st.page_link(evaluate_page, label="Evaluate a model", icon="📊")
     st.caption(f"Data: BUSI — {CITATION}; BUS-BRA — {BUSBRA_CITATION}. Uploaded images stay in memory and are never "
                "stored or sent anywhere.")
 
 
+def gate() -> None:
+    access_or_stop()  # shows the sign-in, or says there is no access, and stops
+
+
+# The gate comes before any page: a visitor who has not signed in (or has no
+# role) gets a navigation holding only the gate, whatever URL they opened.
+who = identity()
+if who is None or who.role is None:
+    st.navigation([st.Page(gate, title="Sign in", icon="🔑", default=True)], position="hidden").run()
+    st.stop()
+account_ui(who)
 home_page = st.Page(home, title="Home", icon="🏠", default=True)
 segment_page = st.Page("pages/segment.py", title="Segment", icon="🔍", url_path="segment")
 train_page = st.Page("pages/train.py", title="Train", icon="🏋️", url_path="train")
 evaluate_page = st.Page("pages/evaluate.py", title="Evaluate", icon="📊", url_path="evaluate")
-st.navigation([home_page, segment_page, train_page, evaluate_page]).run()
+st.navigation([home_page, segment_page, *([train_page] if who.can(TRAIN) else []), evaluate_page]).run()

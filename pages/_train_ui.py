@@ -6,6 +6,8 @@ import os
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.access import actions
+from core.access.roles import ACTIVATE, DELETE, TRAIN, AccessConfig, Identity
 from core.cards import registry
 from core.cards.modelcard import read_card, render_markdown
 from core.data.audit import audit_with_split
@@ -111,7 +113,7 @@ def curves_ui(run_dir: str):
 
 
 @st.fragment(run_every=2)
-def job_ui():
+def job_ui(who: Identity, config: AccessConfig):
     running = jobs.current_job()
     if not running:
         if st.session_state.pop("was_running", None):
@@ -131,9 +133,9 @@ def job_ui():
     if s.get("device"):
         st.caption(f"Running on {s['device']}")
     curves_ui(running)
-    if st.button("Cancel training", key="cancel"):
+    if who.can(TRAIN) and st.button("Cancel training", key="cancel"):
         with st.spinner("Stopping…"):
-            jobs.cancel_job()
+            actions.cancel_training(who, config)
         st.rerun()
 
 
@@ -141,7 +143,7 @@ def _figures(t: dict) -> dict:
     return {k: t.get(k) for k in ("dice_mean", "iou_mean", "false_alarm_rate", "malignancy_auc")}
 
 
-def finished_ui():
+def finished_ui(who: Identity, config: AccessConfig):
     runs = jobs.list_runs()
     if not runs:
         return
@@ -169,14 +171,14 @@ def finished_ui():
             model_path = os.path.abspath(os.path.join(info.path, "model.keras"))
             if model_path == active:
                 st.success("This is the active model.")
-            elif st.button("Make this the active model", key=f"activate_{info.name}"):
-                registry.set_active_model(model_path)
+            elif who.can(ACTIVATE) and st.button("Make this the active model", key=f"activate_{info.name}"):
+                actions.make_active(who, config, model_path)
                 st.rerun()
             with st.popover("Model card"):
                 st.markdown(render_markdown(card))
 
 
-def registry_ui():
+def registry_ui(who: Identity, config: AccessConfig):
     st.subheader("Models")
     models = registry.list_models()
     if not models:
@@ -187,13 +189,13 @@ def registry_ui():
         c = st.columns([4, 2, 2, 2])
         c[0].write(f"{'⭐ ' if m.active else ''}**{m.name}** ({m.source})")
         c[1].write(f"Dice {t.get('dice_mean', 0) or 0:.3f}" if m.card else "no card")
-        if not m.active and c[2].button("Make active", key=f"act_{m.path}"):
-            registry.set_active_model(m.path)
+        if not m.active and who.can(ACTIVATE) and c[2].button("Make active", key=f"act_{m.path}"):
+            actions.make_active(who, config, m.path)
             st.rerun()
         if m.protected:
             c[3].caption("shipped default (protected)")
-        elif not m.active and c[3].button("Delete", key=f"del_{m.path}"):
-            registry.delete_model(m.path)
+        elif not m.active and who.can(DELETE) and c[3].button("Delete", key=f"del_{m.path}"):
+            actions.delete_model(who, config, m.path)
             st.rerun()
 
 

@@ -5,18 +5,22 @@ import os
 
 import streamlit as st
 
+from core.access.roles import EVALUATE
 from core.evaluation.scoring import dice_difference
 from core.metrics.intervals import difference_caption
+from pages._access_ui import access_or_stop, allowed_paths
 from pages._common import ensure_app_navigation
 from pages._evaluate_ui import charts_ui, inputs_ui, model_label, run_ui, summary_ui, worst_ui
 
 ensure_app_navigation()
+access_or_stop(EVALUATE)
 
 st.title("Evaluate")
 st.caption("Figures are computed per image at its original resolution. Data: BUSI (Al-Dhabyani et al., Data in Brief "
            "28 (2020) 104863) and BUS-BRA (Gómez-Flores et al., Medical Physics) where used.")
 
 paths, data, split, threshold = inputs_ui()
+data = allowed_paths(data)  # refused before anything, even whether a folder exists, is looked at
 missing = [d for d in data if not os.path.isdir(d)]
 if not data or missing:
     st.info("Give one or more folders on the server in BUSI's layout (benign/, malignant/, normal/ with name_mask.png "

@@ -5,14 +5,18 @@ import os
 
 import streamlit as st
 
+from core.access.roles import SEGMENT
 from core.analysis import segment as an
 from core.analysis.overlay import agreement_overlay, heatmap, lesion_overlay, to_rgb
+from pages._access_ui import access_or_stop
 from pages._common import DISCLAIMER, ensure_app_navigation, predictor_or_stop
+from pages._model_choice_ui import session_model_ui
 from pages._segment_ui import analyses_for, inputs_ui, measurements_ui, show_image, uploads_ui
 
 ensure_app_navigation()
+access_or_stop(SEGMENT)
 
-predictor = predictor_or_stop()
+predictor = predictor_or_stop(session_model_ui())
 st.title("Segment")
 st.caption(f"{DISCLAIMER} Uploaded images stay in this session's memory and are never written to disk.")
 threshold, opacity, view_mode, mm_per_px = inputs_ui(predictor.threshold)

@@ -25,11 +25,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(env: dict | None = None, timeout_s: float = 60):
-    """Start `streamlit run streamlit_app.py` on 127.0.0.1; yield its URL; stop it by process id."""
+def running_app(env: dict | None = None, timeout_s: float = 60, args: tuple[str, ...] = ()):
+    """Start `streamlit run streamlit_app.py` on 127.0.0.1; yield its URL; stop it by process id.
+
+    args are more command-line options, e.g. ("--secrets.files", path) to give the app other secrets.
+    """
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-                             "--server.address", "127.0.0.1", "--server.port", str(port)],
+                             "--server.address", "127.0.0.1", "--server.port", str(port), *args],
                             cwd=ROOT, env={**os.environ, **(env or {})},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

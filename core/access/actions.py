@@ -1,0 +1,64 @@
+"""The changes only admins may make, each checked against the user's role and written to the audit log.
+
+The pages call these instead of the registry and the job runner directly, so
+the check sits in the code path: a clinician's session that forged a click on
+a hidden button is refused here, and the refusal is recorded too.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from core.access import audit
+from core.access.paths import refusals
+from core.access.roles import ACTIVATE, DELETE, TRAIN, AccessConfig, AccessDenied, Identity
+from core.cards import registry
+from core.training import jobs
+
+
+def _allowed(who: Identity, action: str, config: AccessConfig, **details) -> None:
+    """Raise AccessDenied (and record the attempt) unless who may do action."""
+    try:
+        who.require(action)
+    except AccessDenied:
+        audit.append(audit.log_path(config.audit_log), who.who, "refused", wanted=action, **details)
+        raise
+
+
+def make_active(who: Identity, config: AccessConfig, path: str) -> None:
+    """Make path the server-wide active model."""
+    _allowed(who, ACTIVATE, config, model=path)
+    before = registry.active_model_path()
+    registry.set_active_model(path)
+    audit.append(audit.log_path(config.audit_log), who.who, "activate_model", model=os.path.abspath(path),
+                 previous=before)
+
+
+def delete_model(who: Identity, config: AccessConfig, path: str) -> None:
+    _allowed(who, DELETE, config, model=path)
+    registry.delete_model(path)
+    audit.append(audit.log_path(config.audit_log), who.who, "delete_model", model=os.path.abspath(path))
+
+
+def start_training(who: Identity, config: AccessConfig, settings: dict, app_made: Iterable[str] = ()) -> str:
+    """Start a training job; its folders must lie inside the data roots unless the app made them (a zip's extraction)."""
+    _allowed(who, TRAIN, config)
+    data = [settings["data"]] if isinstance(settings["data"], str) else list(settings["data"])
+    made = set(app_made)
+    refused = refusals([d for d in data if d not in made], config.data_roots, config.sign_in)
+    if refused:
+        raise AccessDenied("; ".join(refused))
+    run_dir = jobs.start_job(settings)
+    audit.append(audit.log_path(config.audit_log), who.who, "start_training", run=os.path.basename(run_dir),
+                 data=data, epochs=settings.get("epochs"))
+    return run_dir
+
+
+def cancel_training(who: Identity, config: AccessConfig) -> bool:
+    _allowed(who, TRAIN, config)
+    running = jobs.current_job()
+    cancelled = jobs.cancel_job()
+    if cancelled:
+        audit.append(audit.log_path(config.audit_log), who.who, "cancel_training",
+                     run=os.path.basename(running or ""))
+    return cancelled
