@@ -15,7 +15,7 @@ st.set_page_config(page_title="BUSI lesion segmentation", page_icon="🩺", layo
 
 def home() -> None:
     from core.runtime import describe_device
-    from pages._common import DISCLAIMER
+    from pages._common import DISCLAIMER, tensorflow_imported
 
     st.title("Breast-ultrasound lesion segmentation")
     st.warning(f"**{DISCLAIMER}** Every mask and figure here is for a clinician to review.")
@@ -40,6 +40,7 @@ def home() -> None:
                 st.info("This model has no model card, so its accuracy is unknown.")
     with col2:
         st.subheader("Device")
+        tensorflow_imported()
         st.write(describe_device())
         st.subheader("Start")
         st.page_link(segment_page, label="Segment images", icon="🔍")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import streamlit as st
 
@@ -31,6 +32,18 @@ def ensure_app_navigation() -> None:
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+# Shared by every session: this module is imported once per server process.
+_TENSORFLOW_IMPORT = threading.Lock()
+
+
+def tensorflow_imported() -> None:
+    """Import TensorFlow once, under a lock. Two sessions that import it at the same moment on a freshly started
+    server can crash one of them (seen in the sign-in browser test: "tensorflow.python.data.ops.dataset_ops has no
+    attribute DatasetV2"). After the first import this costs a dictionary lookup."""
+    with _TENSORFLOW_IMPORT:
+        import tensorflow  # noqa: F401
 
 
 def keep_prepared_models_between_runs() -> None:
@@ -66,6 +79,7 @@ def predictor_or_stop(path: str | None = None) -> Predictor:
         st.info("Restore the shipped default with `git checkout weights/`, or train one on the Train page "
                 "and make it active there. No mask is shown without a model.")
         st.stop()
+    tensorflow_imported()
     keep_prepared_models_between_runs()
     try:
         return _load_predictor(path, os.path.getmtime(path))
