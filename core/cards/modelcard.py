@@ -199,6 +199,13 @@ def render_markdown(card: dict) -> str:
         lines += ["", f"**No-lesion gate.** A mask is shown only when the mean lesion probability inside the largest marked "
                   f"region reaches {_fmt(gate.get('min_score'), 2)}; below it the image is reported as holding no lesion. "
                   f"{gate.get('how_chosen', '')}"]
+        per = gate.get("test_by_dataset") or {}
+        if per:
+            lines += ["", "What the gate did on the test split (measured after it was chosen):", ""]
+            lines += _table(["images", "mean lesion Dice without → with", "false alarms without → with"],
+                            [[k, f"{_fmt(v['dice_without'])} → {_fmt(v['dice_with'])}",
+                              "—" if v["false_alarms_without"] is None else
+                              f"{v['false_alarms_without']:.0%} → {v['false_alarms_with']:.0%}"] for k, v in per.items()])
     if cal:
         lines += ["", f"**Malignancy calibration.** The head's probability is recalibrated by Platt scaling "
                   f"(a = {_fmt(cal.get('a'))}, b = {_fmt(cal.get('b'))}) fitted on {cal.get('fitted_on', 'validation lesions')}, "

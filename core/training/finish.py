@@ -56,6 +56,16 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
     test_rows = score_predictions(test, threshold, decision)
     if calibration:
         calibration["test_by_dataset"] = calibration_by_dataset(test, decision.platt, conflicted)
+    if gate:
+        # what the gate did on the test split, measured after it was chosen (nothing is chosen from this)
+        ungated = summarise_by(score_predictions(test, threshold, Decision(threshold, None, decision.platt)), "dataset",
+                               conflicted)
+        gated = summarise_by(test_rows, "dataset", conflicted)
+        gate["test_by_dataset"] = {name: {"dice_without": ungated[name].get("dice_mean"),
+                                          "dice_with": gated[name].get("dice_mean"),
+                                          "false_alarms_without": ungated[name].get("false_alarm_rate"),
+                                          "false_alarms_with": gated[name].get("false_alarm_rate")}
+                                   for name in gated}
     test_summary = summarise(test_rows, conflicted)
     test_by_dataset = summarise_by(test_rows, "dataset", conflicted)
     comparison = None
