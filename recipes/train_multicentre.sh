@@ -20,5 +20,5 @@ python3 -m core.train --data "$BUSI" --data "$BUSBRA" --dataset-weight busi=1.5 
   --lr-schedule cosine --augment strong --seed 0 --name default --init-weights "$INIT" \
   --split-from weights/default.split.json --compare-with "$INIT" --resume
 python3 -m core.train --data "$BUSBRA" --out "$RUNS/busbra_only128" \
-  --epochs 30 --image-size 128 --base-filters 12 --depth 5 --batch-size 8 --learning-rate 1e-3 \
+  --epochs 20 --image-size 128 --base-filters 12 --depth 5 --batch-size 8 --learning-rate 1e-3 \
   --lr-schedule cosine --augment strong --seed 0 --name busbra-only-128 --split-from "$RUNS/mc256/split.json" --resume
