@@ -67,6 +67,34 @@ def write_busi_folder(root, n_per_class=4, size=(96, 112), rgb_images=True):
     return root
 
 
+def write_busbra_folder(root, patients=6, size=(120, 90), devices=("GE Logiq 7", "Toshiba Aplio 300")):
+    """A folder in BUS-BRA's published layout: Images/bus_NNNN-x.png, Masks/mask_NNNN-x.png, bus_data.csv.
+
+    Patients alternate benign and malignant; every other patient has two images (-l and -r), as in BUS-BRA."""
+    root = str(root)
+    os.makedirs(os.path.join(root, "Images"))
+    os.makedirs(os.path.join(root, "Masks"))
+    h, w = size
+    rows = ["ID,Case,Histology,Pathology,BIRADS,Device,Width,Height,Side,BBOX"]
+    for pid in range(1, patients + 1):
+        label = "benign" if pid % 2 else "malignant"
+        for side in (("l", "r") if pid % 2 == 0 else ("s",)):
+            ident = f"{pid:04d}-{side}"
+            gray, mask = synthetic_case(h, w, lesion=True, seed=100 + pid * 3 + len(side) + ord(side))
+            Image.fromarray(gray).save(os.path.join(root, "Images", f"bus_{ident}.png"))
+            Image.fromarray(mask.astype(np.uint8) * 255).save(os.path.join(root, "Masks", f"mask_{ident}.png"))
+            rows.append(f'bus_{ident},{pid},fibroadenoma,{label},{3 if label == "benign" else 5},'
+                        f'{devices[pid % len(devices)]},{w},{h},left,"[1,2,3,4]"')
+    with open(os.path.join(root, "bus_data.csv"), "w") as fh:
+        fh.write("\n".join(rows) + "\n")
+    return root
+
+
+@pytest.fixture
+def busbra_folder(tmp_path):
+    return write_busbra_folder(tmp_path / "BUSBRA")
+
+
 @pytest.fixture
 def busi_folder(tmp_path):
     return write_busi_folder(tmp_path / "Dataset_BUSI_with_GT")

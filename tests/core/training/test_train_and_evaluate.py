@@ -276,3 +276,62 @@ def test_with_several_gpus_training_goes_through_keras_fit(trained_run, tmp_path
     rows = list(csv.DictReader(open(os.path.join(out, "metrics.csv"))))
     assert len(rows) == 1 and float(rows[0]["val_mask_dice_coef"]) >= 0
     assert json.load(open(os.path.join(out, "status.json")))["state"] == "done"
+
+
+def test_evaluate_on_busbra_writes_dataset_and_device_tables_and_agrees_with_predicts_masks(trained_run, tmp_path):
+    """On BUS-BRA's layout: every image scored, per-image rows carry dataset, device and class, the per-dataset and
+    per-device tables are written, and the mean Dice agrees with Dice computed independently from core.predict's PNGs."""
+    from tests.conftest import write_busbra_folder
+
+    _, out = trained_run
+    model = os.path.join(out, "model.keras")
+    data = write_busbra_folder(tmp_path / "BUSBRA", patients=4)
+    ev_out = tmp_path / "ev"
+    assert evaluate.main(["--data", data, "--weights", model, "--out", str(ev_out)]) == 0
+    rows = list(csv.DictReader(open(ev_out / "per_image.csv")))
+    assert len(rows) == 6 and {r["dataset"] for r in rows} == {"busbra"}
+    assert {r["device"] for r in rows} == {"GE Logiq 7", "Toshiba Aplio 300"} and {r["class"] for r in rows} == {"benign", "malignant"}
+    by_device = list(csv.DictReader(open(ev_out / "by_device.csv")))
+    assert sorted(r["device"] for r in by_device) == ["GE Logiq 7", "Toshiba Aplio 300"]
+    assert sum(int(r["images"]) for r in by_device) == 6 and "Dice 95 % interval" in by_device[0]
+    assert [r["dataset"] for r in csv.DictReader(open(ev_out / "by_dataset.csv"))] == ["busbra"]
+    pred_out = tmp_path / "pred"
+    assert predict.main([os.path.join(data, "Images"), "--out", str(pred_out), "--weights", model]) == 0
+    for r in rows:
+        ident = r["key"].split("/")[1]
+        gt = np.array(Image.open(os.path.join(data, "Masks", ident.replace("bus_", "mask_") + ".png"))) > 127
+        pr = np.array(Image.open(pred_out / f"{ident}_pred.png")) > 127
+        total = gt.sum() + pr.sum()
+        assert float(r["dice"]) == pytest.approx(1.0 if total == 0 else 2 * (gt & pr).sum() / total, abs=1e-9)
+    # patients 2 and 4 (two images each) were scanned on the GE, 1 and 3 on the Toshiba
+    assert json.load(open(ev_out / "summary.json"))["by_device"]["GE Logiq 7"]["n_images"] == 4
+
+
+def test_training_on_busi_and_busbra_together_with_a_dataset_weight(tmp_path):
+    from tests.conftest import write_busbra_folder, write_busi_folder
+
+    busi = write_busi_folder(tmp_path / "busi", n_per_class=4, size=(48, 56))
+    busbra = write_busbra_folder(tmp_path / "busbra", patients=8, size=(60, 44))
+    out = tmp_path / "run"
+    logged = []
+    settings, _ = settings_mod.parse_args(["--data", busi, "--data", busbra, "--dataset-weight", "busi=3",
+                                           "--out", str(out), "--epochs", "1", "--image-size", "32",
+                                           "--base-filters", "4", "--depth", "2", "--batch-size", "4"])
+    card = trainer.train(settings, log=logged.append)
+    manifest = json.load(open(out / "split.json"))
+    # stratified by dataset and class: both datasets on every side; a patient's two images on one side
+    assert all(set(manifest["by_dataset"][side]) == {"busi", "busbra"} for side in ("train", "val", "test"))
+    side = {k: s for s, v in manifest["split"].items() for k in v}
+    assert side["busbra/bus_0002-l"] == side["busbra/bus_0002-r"]
+    # each BUSI image drawn 3x as often as a BUS-BRA one: busi 3n / (3n + m) of the draws
+    n_busi = sum(k.split("/")[0] != "busbra" for k in manifest["split"]["train"])
+    n_bra = manifest["by_dataset"]["train"]["busbra"]
+    assert any(f"busi {3 * n_busi / (3 * n_busi + n_bra):.0%}" in line for line in logged)
+    assert set(card["test_metrics_by_dataset"]) == {"busi", "busbra"}
+    assert card["data"]["counts_by_dataset"]["busbra"]["malignant"] == 8 and card["settings"]["dataset_weights"] == {"busi": 3.0}
+
+
+def test_a_bad_dataset_weight_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        settings_mod.parse_args(["--data", "d", "--out", str(tmp_path), "--dataset-weight", "busi"])
+    assert "write NAME=W" in capsys.readouterr().err
