@@ -159,6 +159,23 @@ def _zip_of(folder):
     return buf.getvalue()
 
 
+def test_train_page_takes_a_zip_holding_busi_and_busbra_and_offers_dataset_weights(isolated_dirs, tmp_path):
+    from tests.conftest import write_busbra_folder, write_busi_folder
+
+    write_busi_folder(tmp_path / "mix" / "Dataset_BUSI_with_GT", n_per_class=3)
+    write_busbra_folder(tmp_path / "mix" / "BUSBRA", patients=6)
+    at = app("pages/train.py")
+    at.radio(key="source").set_value("Upload a zip (BUSI, BUS-BRA or both)").run()
+    at.file_uploader(key="data_zip").set_value(("mix.zip", _zip_of(str(tmp_path / "mix")), "application/zip")).run()
+    assert not at.exception
+    audit = next(c.value for c in at.code if "near-duplicate groups" in c.value)
+    assert "busi: benign 3, malignant 3, normal 3" in audit and "busbra: benign 3, malignant 6" in audit
+    # the split preview counts each dataset's classes; a weight input per dataset
+    assert {"busbra/benign", "busi/normal"} <= set(at.dataframe[0].value.columns)
+    assert at.number_input(key="weight_busi").value == 1.0 and at.number_input(key="weight_busbra").value == 1.0
+    assert at.button(key="start")
+
+
 def test_train_page_deletes_a_zip_extraction_once_replaced_or_abandoned(isolated_dirs, busi_folder):
     at = app("pages/train.py")
     at.radio(key="source").set_value("Upload a zip (BUSI, BUS-BRA or both)").run()
