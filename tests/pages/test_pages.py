@@ -34,6 +34,23 @@ def test_home_shows_model_device_and_disclaimer(isolated_dirs):
     assert "CPU" in text or "GPU" in text
 
 
+def test_home_shows_figures_per_dataset_and_on_a_hospital_it_never_saw(isolated_dirs):
+    import json
+
+    weights, _ = isolated_dirs
+    card = json.load(open(weights / "default.card.json"))
+    t = card["test_metrics"]
+    card["test_metrics_by_dataset"] = {"busi": t, "busbra": {**t, "n_images": 177, "n_normal": 0,
+                                                             "false_alarm_rate": None}}
+    card["cross_centre"] = [{"trained_on": "BUSI", "scored_on": "BUS-BRA", "metrics": {**t, "dice_mean": 0.61}}]
+    json.dump(card, open(weights / "default.card.json", "w"))
+    at = app()
+    table = at.dataframe[0].value
+    assert list(table["images"]) == ["busi", "busbra", "BUS-BRA"]
+    assert list(table["figures"])[-1] == "never saw (trained on BUSI only)"
+    assert table["mean lesion Dice"].iloc[-1].startswith("0.610") and list(table["n"])[1] == 177
+
+
 def test_home_lists_the_shipped_cards_known_limits(isolated_dirs):
     import json
 
