@@ -88,61 +88,28 @@ class Dataset:
 
 
 def find_busi_root(path: str) -> str:
-    """Return the folder that holds the class folders.
-
-    Accepts the dataset folder itself, its parent (as unzipped from Kaggle,
-    possibly with one more wrapper level), or one class folder's parent.
-    """
-    path = os.path.abspath(os.path.expanduser(path))
-    if not os.path.isdir(path):
-        raise DatasetError(f"{path} is not a folder. Give the folder that contains benign/, malignant/ and normal/.")
-
-    def has_classes(p: str) -> bool:
-        try:
-            names = {n.lower() for n in os.listdir(p) if os.path.isdir(os.path.join(p, n))}
-        except OSError:
-            return False
-        return len(names & set(CLASSES)) >= 1 and bool(names & {"benign", "malignant"})
-
-    candidates = [path]
-    # one or two levels down (e.g. archive/Dataset_BUSI_with_GT)
-    for _level in range(2):
-        nxt = []
-        for c in candidates:
-            if has_classes(c):
-                return c
-            try:
-                nxt += [os.path.join(c, n) for n in sorted(os.listdir(c)) if os.path.isdir(os.path.join(c, n))]
-            except OSError:
-                pass
-        candidates = nxt
-    for c in candidates:
-        if has_classes(c):
-            return c
-    parent = os.path.dirname(path)  # a class folder was given
-    if has_classes(parent):
-        return parent
+    """The folder that holds BUSI's class folders: the path itself, a folder up to three levels below it (as
+    unzipped from Kaggle, with wrapper folders), or the parent of one class folder."""
+    roots = [root for root, layout in _roots_or_empty(path) if layout == "busi"]
+    if roots:
+        return roots[0]
     raise DatasetError(
-        f"{path} does not look like BUSI: no benign/, malignant/ or normal/ folder was found "
-        f"in it or one level around it. Point to the '{BUSI_DIRNAME}' folder."
+        f"{os.path.abspath(path)} does not look like BUSI: no benign/, malignant/ or normal/ folder was found "
+        f"in it or below it. Point to the '{BUSI_DIRNAME}' folder."
     )
 
 
 def find_busbra_root(path: str) -> str | None:
-    """The folder holding bus_data.csv, Images/ and Masks/: the path itself or up to two levels below; else None."""
-    path = os.path.abspath(os.path.expanduser(path))
-    level = [path]
-    for _ in range(3):
-        nxt = []
-        for p in level:
-            if os.path.isfile(os.path.join(p, BUSBRA_CSV)) and os.path.isdir(os.path.join(p, "Images")):
-                return p
-            try:
-                nxt += [os.path.join(p, n) for n in sorted(os.listdir(p)) if os.path.isdir(os.path.join(p, n))]
-            except OSError:
-                pass
-        level = nxt
-    return None
+    """The folder holding bus_data.csv and Images/: the path itself or a folder below it; else None."""
+    roots = [root for root, layout in _roots_or_empty(path) if layout == "busbra"]
+    return roots[0] if roots else None
+
+
+def _roots_or_empty(path: str) -> list[tuple[str, str]]:
+    try:
+        return dataset_roots(path)
+    except DatasetError:
+        return []
 
 
 def _layout_here(path: str) -> str | None:

@@ -1,12 +1,8 @@
 """Batch prediction: segment many image files into mask PNGs and one CSV (``python -m core.predict``).
 
-    python -m core.predict INPUT... --out DIR [--weights PATH] [--threshold T] [--pixel-spacing MM]
 
-INPUT is image files or folders (walked recursively; files with ``_mask`` in
-their name are skipped). For each image it writes ``DIR/<stem>_pred.png``
-(uint8 0/255, the input's width and height) and a row in
-``DIR/predictions.csv``. A bad file gets a row with ``error`` filled in and
-the others carry on.
+The command line and its options are documented in core/predict.py; this module does the work, so the
+pages, the command and the benchmarks share one path.
 """
 from __future__ import annotations
 
