@@ -4,8 +4,15 @@ import math
 import numpy as np
 import pytest
 
-from core.inference.decision import (Decision, calibrate, calibration_summary, fit_platt, gated_mask, lesion_score,
-                                     malignancy_band)
+from core.inference.decision import (
+    Decision,
+    calibrate,
+    calibration_summary,
+    fit_platt,
+    gated_mask,
+    lesion_score,
+    malignancy_band,
+)
 
 
 def test_lesion_score_is_the_mean_probability_of_the_largest_region():
