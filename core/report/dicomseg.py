@@ -18,6 +18,22 @@ class DicomSegError(ValueError):
     """The source DICOM cannot be referenced by a Segmentation; the message says why."""
 
 
+def source_problem(source: bytes) -> str | None:
+    """Why a Segmentation cannot reference this DICOM (read without its pixels), or None when it can."""
+    import pydicom
+
+    try:
+        src = pydicom.dcmread(io.BytesIO(source), force=True, stop_before_pixels=True)
+    except Exception as exc:
+        return f"the DICOM could not be read ({type(exc).__name__})"
+    missing = [k for k in REQUIRED_UIDS if not getattr(src, k, None)]
+    if missing:
+        return f"the DICOM has no {', '.join(missing)}, so a Segmentation cannot reference it"
+    if "NumberOfFrames" in src and int(src.NumberOfFrames) > 1:
+        return "multi-frame DICOM: only single-frame images are exported as a Segmentation"
+    return None
+
+
 def segmentation_bytes(source: bytes, mask: np.ndarray, *, edited: bool = False, model_name: str = "model",
                        software_version: str = "0.5.0") -> bytes:
     """A binary DICOM SEG of mask (H, W) bool over the DICOM whose file bytes are source.

@@ -46,3 +46,11 @@ def test_a_source_without_uids_or_of_another_size_is_refused_with_a_reason():
     gray, _ = synthetic_case(32, 40)
     with pytest.raises(DicomSegError, match="40×32"):
         segmentation_bytes(us_dicom_bytes(gray), np.zeros((10, 10), bool))
+
+
+def test_source_problem_is_told_before_any_seg_is_made():
+    from core.report.dicomseg import source_problem
+    from tests.core.data.test_imageio import _dicom_bytes
+
+    assert source_problem(us_dicom_bytes(synthetic_case(32, 40)[0])) is None
+    assert "StudyInstanceUID" in source_problem(_dicom_bytes())
