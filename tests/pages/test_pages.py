@@ -245,7 +245,7 @@ def test_evaluate_page_compares_two_models_image_by_image(isolated_dirs):
 
 
 def test_dicom_upload_uses_its_pixel_spacing(isolated_dirs):
-    from tests.core.test_imageio import _dicom_bytes
+    from tests.core.data.test_imageio import _dicom_bytes
 
     at = app("pages/segment.py")
     at.file_uploader(key="uploads").set_value([("scan.dcm", _dicom_bytes(spacing=(0.1, 0.1)), "application/dicom")]).run()
@@ -253,6 +253,22 @@ def test_dicom_upload_uses_its_pixel_spacing(isolated_dirs):
     area = next(m.value for m in at.metric if m.label == "Area")
     px_area = int(next(m.value for m in at.metric if m.label == "Lesion area").split()[0].replace(",", ""))
     assert area == f"{px_area * 0.01:,.1f} mm²"
+    # this one has no study, series or instance UIDs, so the page says why it offers no DICOM Segmentation
+    assert any("No DICOM Segmentation: the DICOM has no StudyInstanceUID" in c.value for c in at.caption)
+
+
+def test_an_ultrasound_dicom_keeps_its_bytes_for_the_segmentation_and_gives_mm2(isolated_dirs):
+    from tests.conftest import us_dicom_bytes
+
+    data = us_dicom_bytes(synthetic_case(60, 80, seed=6)[0], spacing=(0.2, 0.2))
+    at = app("pages/segment.py")
+    at.file_uploader(key="uploads").set_value([("us.dcm", data, "application/dicom")]).run()
+    assert not at.exception and not at.error
+    (a,) = at.session_state["analyses"].values()
+    assert a.dicom == data  # in memory, for the SEG; never written to disk
+    assert not any(c.value.startswith("No DICOM Segmentation") for c in at.caption)
+    row = at.dataframe[0].value
+    assert row["lesion_area_mm2"][0] == pytest.approx(row["lesion_area_px"][0] * 0.04, abs=0.01)
 
 
 def _stroke(image_key, tool, points, width_px, scale=9.0):
