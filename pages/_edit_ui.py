@@ -1,9 +1,9 @@
 """The Segment page's mask editing: brush, eraser and click-to-recover on a canvas over the image; undo, reset.
 
 Edits live in st.session_state only (``edits``: image key -> core.analysis.editing.Edits), never on disk.
-The canvas hands each finished stroke (or click) to ``_take``, a callback that runs before the script, so
-the readout of the very run it triggers already includes it. The stroke goes through ``edit_inbox``, which
-``apply_pending`` empties; a test can fill that inbox with the same records the canvas makes.
+The canvas (pages/_brush.py) hands each finished stroke (or click) to a callback that runs before the
+script, so the readout of the very run it triggers already includes it. The stroke goes through
+``edit_inbox``, which ``apply_pending`` empties; a test can fill that inbox with the same records.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import streamlit as st
 from core.analysis import editing as ed
 from core.analysis import segment as an
 from core.analysis.overlay import draw_contour, lesion_overlay
+from pages._brush import brush_canvas
 
 EDITS, INBOX, PROPOSALS = "edits", "edit_inbox", "edit_proposals"
 TOOLS = {"Brush (add)": ed.ADD, "Eraser (remove)": ed.REMOVE, "Click a missed lesion": "recover"}
@@ -40,42 +41,32 @@ def canvas_scale(a: an.Analysis) -> tuple[float, float, int, int]:
     return cw / a.image.width, ch / a.image.height, cw, ch
 
 
-def _point(obj: dict) -> tuple[float, float]:
-    """The centre of a canvas point (a Fabric circle), whatever its origin."""
-    x, y = float(obj.get("left", 0)), float(obj.get("top", 0))
-    if obj.get("originX", "left") == "left":
-        x += float(obj.get("radius", 0)) * float(obj.get("scaleX", 1)) + float(obj.get("strokeWidth", 0)) / 2
-    if obj.get("originY", "top") == "top":
-        y += float(obj.get("radius", 0)) * float(obj.get("scaleY", 1)) + float(obj.get("strokeWidth", 0)) / 2
-    return x, y
-
-
 def apply_pending(analyses: list[an.Analysis]) -> None:
-    """Apply the strokes and clicks waiting in the inbox to their images' edits (or proposals)."""
+    """Apply the strokes and clicks waiting in the inbox to their images' edits (or proposals).
+
+    A record: {"image": image_key, "tool": "add" | "remove" | "recover", "points": [[x, y], ...] and
+    "width" in canvas pixels, "scale": (canvas px per image px across, down)}."""
     pending = st.session_state.pop(INBOX, [])
     by_key = {image_key(a): a for a in analyses}
     for rec in pending:
         a = by_key.get(rec["image"])
-        if a is None:
+        if a is None or not rec["points"]:
             continue
         sx, sy = rec["scale"]
-        for obj in rec["objects"]:
-            if rec["tool"] == "recover":
-                x, y = _point(obj)
-                region = ed.propose_region(a.probability, a.image.gray, (x / sx, y / sy))
-                st.session_state.setdefault(PROPOSALS, {})[rec["image"]] = region
-            elif obj.get("path"):
-                pts = ed.canvas_path_points(obj["path"], sx, sy)
-                width = float(obj.get("strokeWidth", 1)) / ((sx + sy) / 2)
-                ed.apply(_edits(a), ed.stroke_mask(a.image.gray.shape, pts, width), rec["tool"])
+        pts = ed.canvas_to_image(rec["points"], sx, sy)
+        if rec["tool"] == "recover":
+            region = ed.propose_region(a.probability, a.image.gray, tuple(pts[-1]))
+            st.session_state.setdefault(PROPOSALS, {})[rec["image"]] = region
+        else:
+            width = float(rec["width"]) / ((sx + sy) / 2)
+            ed.apply(_edits(a), ed.stroke_mask(a.image.gray.shape, pts, width), rec["tool"])
 
 
-def _take(canvas_key: str, image: str, tool: str, scale: tuple[float, float]) -> None:
-    value = st.session_state.get(canvas_key) or {}
-    objects = ((value.get("drawing") or {}).get("raw") or {}).get("objects") or []
-    if objects:  # the canvas also reports its empty drawing when it mounts
-        st.session_state.setdefault(INBOX, []).append(
-            {"image": image, "tool": tool, "objects": objects, "scale": scale})
+def _take(stroke: dict, image: str, scale: tuple[float, float]) -> None:
+    if stroke.get("tool") in (ed.ADD, ed.REMOVE, "recover"):
+        st.session_state.setdefault(INBOX, []).append({"image": image, "tool": stroke["tool"],
+                                                       "points": stroke.get("points") or [],
+                                                       "width": stroke.get("width", 1), "scale": scale})
 
 
 def _undo(key: str) -> None:
@@ -128,11 +119,6 @@ def edit_ui(a: an.Analysis, v: an.View, opacity: float) -> None:
         p[2].button("Discard", key="proposal_discard", on_click=_discard, args=(key,))
     sx, sy, cw, ch = canvas_scale(a)
     ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(picture, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
-    canvas_key = f"canvas|{key}|{e.steps if e else 0}|{tool}|{proposal is not None}"
-    from streamlit_drawable_canvas import st_canvas
-
-    colour = {"add": "rgba(40, 220, 80, 0.6)", "remove": "rgba(60, 140, 255, 0.6)"}.get(tool, "#ffd000")
-    st_canvas(stroke_width=max(1, round(brush * (sx + sy) / 2)), stroke_color=colour, fill_color=colour,
-              background_image=jpg.tobytes(), width=cw, height=ch,
-              drawing_mode="point" if tool == "recover" else "freedraw", point_display_radius=4,
-              key=canvas_key, on_change=lambda: _take(canvas_key, key, tool, (sx, sy)))
+    colour = {ed.ADD: "rgba(40, 220, 80, 0.6)", ed.REMOVE: "rgba(60, 140, 255, 0.6)"}.get(tool, "#ffd000")
+    brush_canvas(jpg.tobytes(), cw, ch, brush * (sx + sy) / 2, tool, colour, e.steps if e else 0,
+                 key=f"brush|{key}", on_stroke=lambda stroke: _take(stroke, key, (sx, sy)))

@@ -8,7 +8,7 @@ where ``base`` is the thresholded (and gated) mask. Moving the threshold changes
 clinician's strokes survive it. A brush stroke goes into ``add`` (and is taken out of ``remove``); an eraser
 stroke goes into ``remove`` (and is taken out of ``add``), so the last stroke over a pixel wins.
 
-Strokes arrive in the drawing canvas's pixel space; ``canvas_path_points`` maps them back to image pixels
+Strokes arrive in the drawing canvas's pixel space; ``canvas_to_image`` maps them back to image pixels
 with the canvas-to-image scale factors and ``stroke_mask`` rasterises them with OpenCV. ``propose_region``
 turns one click inside a lesion the model missed into a candidate region. Pure numpy and OpenCV: no UI.
 """
@@ -86,17 +86,11 @@ def combine(base: np.ndarray, edits: Edits | None) -> np.ndarray:
     return (np.asarray(base, bool) | edits.add) & ~edits.remove
 
 
-def canvas_path_points(path: list, scale_x: float, scale_y: float) -> np.ndarray:
-    """Fabric.js path commands (``[["M", x, y], ["Q", cx, cy, x, y], ["L", x, y], ...]``, canvas pixels) -> (N, 2)
-    float (x, y) in image pixels. Every command's end point is kept (and quadratic control points, which lie on
-    a freehand stroke); scale_x and scale_y are canvas pixels per image pixel."""
-    pts = []
-    for cmd in path:
-        nums = [float(v) for v in cmd[1:]]
-        pts.extend(zip(nums[0::2], nums[1::2]))
-    if not pts:
-        return np.zeros((0, 2), float)
-    arr = np.asarray(pts, float)
+def canvas_to_image(points, scale_x: float, scale_y: float) -> np.ndarray:
+    """Stroke points [[x, y], ...] in canvas pixels -> (N, 2) float (x, y) in image pixels.
+
+    scale_x and scale_y are canvas pixels per image pixel on each axis (the canvas shows the whole image)."""
+    arr = np.asarray(points, float).reshape(-1, 2).copy()
     arr[:, 0] /= scale_x
     arr[:, 1] /= scale_y
     return arr

@@ -112,7 +112,7 @@ def analyse(predictor, upload: Upload) -> Analysis:
 @dataclass
 class View:
     """Everything that depends on the threshold. mask: (H, W) bool, edits included. gated: the no-lesion gate
-    emptied the model's mask. edited: the clinician's edits change the mask."""
+    emptied the model's mask. edited: the clinician's edits change the mask (at this threshold)."""
 
     mask: np.ndarray
     measurements: Measurements
@@ -140,8 +140,8 @@ def view_at(analysis: Analysis, threshold: float, typed_mm_per_px: float | None 
     use_gate = gate and analysis.decision is not None
     model_mask = gated_mask(analysis.probability, threshold, analysis.decision.gate) if use_gate else raw
     gated = bool(raw.any() and not model_mask.any())
-    edited = bool(edits is not None and edits.edited)
-    mask = combine(model_mask, edits) if edited else model_mask
+    mask = combine(model_mask, edits) if edits is not None and edits.edited else model_mask
+    edited = mask is not model_mask and bool((mask != model_mask).any())  # the edits change what is exported
     m = measure(mask, effective_spacing(analysis, typed_mm_per_px))
     if analysis.gt_mask is None:
         return View(mask, m, None, None, gated, edited)

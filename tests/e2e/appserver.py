@@ -91,26 +91,29 @@ def open_segment_page(page, url: str) -> None:
 
 def switch_editing_on(page, tool: str = "Brush (add)") -> None:
     """Turn on 'Edit the mask' (once) and pick a tool; waits for the canvas."""
-    if not page.locator("canvas.upper-canvas").count():
+    if not page.locator("canvas.bs-canvas").count():
         page.locator('[data-testid="stCheckbox"]').filter(has_text="Edit the mask").first.click()
     page.get_by_text(tool, exact=True).first.click()
     canvas_box(page)
 
 
 def canvas_box(page) -> dict:
-    """The drawing canvas's box on the page (Fabric's top canvas, which takes the mouse)."""
-    canvas = page.locator("canvas.upper-canvas").first
+    """The drawing canvas's box on the page (the brush canvas over the picture)."""
+    canvas = page.locator("canvas.bs-canvas").first
     canvas.wait_for(timeout=60_000)
     page.wait_for_timeout(300)  # let the component size itself
     return canvas.bounding_box()
 
 
-def paint(page, points: list[tuple[float, float]]) -> None:
-    """A mouse stroke through points given as fractions (0..1) of the canvas's width and height; no wait."""
+def paint(page, points: list[tuple[float, float]]) -> float:
+    """A mouse stroke through points given as fractions (0..1) of the canvas's width and height; no wait.
+    Returns time.perf_counter() just before the mouse button is released (the stroke is sent on release)."""
     box = canvas_box(page)
     xy = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
     page.mouse.move(*xy[0])
     page.mouse.down()
     for x, y in xy[1:]:
         page.mouse.move(x, y, steps=8)
+    t = time.perf_counter()
     page.mouse.up()
+    return t

@@ -59,12 +59,11 @@ def test_bad_strokes_are_refused():
         ed.apply(e, np.ones((3, 3), bool), "paint")
 
 
-def test_canvas_path_maps_back_to_image_pixels_with_the_scale_factors():
+def test_canvas_points_map_back_to_image_pixels_with_the_scale_factors():
     # a 200×100 image drawn on a 600×400 canvas: 3 canvas px per image px across, 4 down
-    path = [["M", 30, 40], ["Q", 60, 40, 90, 40], ["L", 150, 80]]
-    pts = ed.canvas_path_points(path, 3.0, 4.0)
-    assert pts.tolist() == [[10, 10], [20, 10], [30, 10], [50, 20]]
-    assert ed.canvas_path_points([], 2, 2).shape == (0, 2)
+    pts = ed.canvas_to_image([[30, 40], [90, 40], [150, 80]], 3.0, 4.0)
+    assert pts.tolist() == [[10, 10], [30, 10], [50, 20]]
+    assert ed.canvas_to_image([], 2, 2).shape == (0, 2)
 
 
 def test_stroke_mask_draws_a_line_of_the_brush_width():
