@@ -1,4 +1,4 @@
-"""Segment page: upload ultrasound images, see the lesion, measure it, compare with ground truth."""
+"""Segment page: upload ultrasound images, see the lesion, correct and measure it, compare with ground truth, export."""
 from __future__ import annotations
 
 import os
