@@ -102,6 +102,8 @@ def canvas_box(page) -> dict:
     canvas = page.locator("canvas.bs-canvas").first
     canvas.wait_for(timeout=60_000)
     page.wait_for_timeout(300)  # let the component size itself
+    # mouse events only reach what is inside the viewport: bring the whole canvas to its middle
+    canvas.evaluate("e => e.scrollIntoView({block: 'center', inline: 'nearest'})")
     return canvas.bounding_box()
 
 
