@@ -119,3 +119,29 @@ def paint(page, points: list[tuple[float, float]]) -> float:
     t = time.perf_counter()
     page.mouse.up()
     return t
+
+
+# Timed inside the page, so the figure is when the browser had it, not when Playwright's polling noticed
+# (its waits re-check at growing intervals and added up to ~0.35 s here). window.__shown: performance.now()
+# at which the area readout and a loaded overlay image were both in the page.
+WATCH_SHOWN = """() => {
+    window.__shown = null;
+    const check = () => {
+        if (window.__shown) return;
+        const metric = [...document.querySelectorAll('[data-testid="stMetric"]')].some(e => e.innerText.includes('Lesion area'));
+        const img = document.querySelector('[data-testid="stImage"] img');
+        if (metric && img && img.complete && img.naturalWidth > 0) { window.__shown = performance.now(); obs.disconnect(); }
+        else if (img && !img.__watched) { img.__watched = true; img.addEventListener('load', check); }
+    };
+    const obs = new MutationObserver(check);
+    obs.observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});
+    return performance.now();
+}"""
+
+
+def drop_and_time_first_overlay(page, data: bytes, name: str, timeout_ms: int = 60_000) -> float:
+    """Drop a file; seconds (page clock) until its area readout and loaded overlay image are both shown."""
+    t0 = page.evaluate(WATCH_SHOWN)
+    drop_file(page, data, name)
+    page.wait_for_function("() => window.__shown !== null", timeout=timeout_ms)
+    return (page.evaluate("window.__shown") - t0) / 1000.0
