@@ -73,8 +73,9 @@ export default function (component) {
   const before = root._data;
   root._data = data;
   if (cv.width !== data.width || cv.height !== data.height) { cv.width = data.width; cv.height = data.height; }
-  root.style.width = img.style.width = cv.style.width = data.width + "px";
-  root.style.height = img.style.height = cv.style.height = data.height + "px";
+  // shown at its natural size, or narrower on a narrow screen: the pointer mapping uses the shown size
+  root.style.width = data.width + "px";
+  root.style.aspectRatio = data.width + " / " + data.height;
   if (img.getAttribute("src") !== data.image) img.setAttribute("src", data.image);
   else if (before && before.steps !== data.steps) root._clear();
 }
@@ -82,8 +83,8 @@ export default function (component) {
 
 _CSS = """
 .bs-root { position: relative; max-width: 100%; touch-action: none; user-select: none; }
-.bs-image { position: absolute; left: 0; top: 0; display: block; }
-.bs-canvas { position: absolute; left: 0; top: 0; cursor: crosshair; touch-action: none; }
+.bs-image { position: absolute; left: 0; top: 0; width: 100%; height: 100%; display: block; }
+.bs-canvas { position: absolute; left: 0; top: 0; width: 100%; height: 100%; cursor: crosshair; touch-action: none; }
 """
 
 _component = st.components.v2.component("busseg.brush_canvas", js=_JS, css=_CSS)
