@@ -110,8 +110,10 @@ def exports_ui(predictor, a: an.Analysis, v: an.View, threshold: float, opacity:
     d = st.columns(4 if a.dicom else 3)
     # Eager bytes: OpenCV encodes these PNGs in milliseconds, and deferred (callable)
     # downloads measurably delayed the readout in the browser (bench/bench_ui.py).
-    d[0].download_button("Predicted mask (PNG)", an.mask_png(v), f"{stem}_pred.png", "image/png")
-    d[1].download_button("Overlay (PNG)", an.overlay_png(a, v, opacity), f"{stem}_overlay.png", "image/png")
+    tag = "_edited" if v.edited else ""  # an edited mask says so in its file names too
+    d[0].download_button("Edited mask (PNG)" if v.edited else "Predicted mask (PNG)", an.mask_png(v),
+                         f"{stem}_pred{tag}.png", "image/png")
+    d[1].download_button("Overlay (PNG)", an.overlay_png(a, v, opacity), f"{stem}_overlay{tag}.png", "image/png")
     # The report and the SEG take 0.1-0.6 s to make, so they are made only when asked for.
     d[2].download_button("Report (PDF)", lambda: pdf.image_report(a, v, threshold, predictor.card, model, opacity=opacity),
                          f"{stem}_report.pdf", "application/pdf", key="image_pdf", on_click="ignore")
