@@ -117,3 +117,36 @@ def test_edit_the_mask_with_brush_and_eraser_then_download_the_pdf(server):
         assert f"{area2:,} px" in text and "edited by the clinician" in text and "not a diagnosis" in text
         page.screenshot(path=os.path.join(ARTIFACTS, "segment_edit_e2e.png"), full_page=True)
         browser.close()
+
+
+def test_a_dropped_ultrasound_dicom_gives_mm2_and_a_dicom_segmentation_over_it(server):
+    import io
+
+    import numpy as np
+    import pydicom
+    from playwright.sync_api import sync_playwright
+
+    from core.data.imageio import read_image_file
+    from tests.conftest import us_dicom_bytes
+
+    gray = read_image_file(os.path.join(SAMPLES, "malignant", "malignant (20).png")).gray
+    data = us_dicom_bytes(gray, spacing=(0.1, 0.1))
+    src = pydicom.dcmread(io.BytesIO(data))
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1200}, accept_downloads=True)
+        open_segment_page(page, server)
+        drop_file(page, data, "us.dcm", "application/dicom")
+        page.locator('[data-testid="stMetric"]').filter(has_text="Lesion area").first.wait_for(timeout=60_000)
+        area = area_px(page)
+        mm2 = page.locator('[data-testid="stMetric"]').filter(has_text="Area").nth(1).inner_text()
+        assert f"{area * 0.01:,.1f} mm²" in mm2
+        with page.expect_download(timeout=60_000) as dl:
+            page.locator('[data-testid="stDownloadButton"]').filter(has_text="DICOM Segmentation").first.click()
+        assert dl.value.suggested_filename == "us_seg.dcm"
+        seg = pydicom.dcmread(dl.value.path())
+        browser.close()
+    assert seg.Modality == "SEG" and seg.StudyInstanceUID == src.StudyInstanceUID
+    assert seg.ReferencedSeriesSequence[0].SeriesInstanceUID == src.SeriesInstanceUID
+    assert seg.ReferencedSeriesSequence[0].ReferencedInstanceSequence[0].ReferencedSOPInstanceUID == src.SOPInstanceUID
+    assert int(np.asarray(seg.pixel_array).astype(bool).sum()) == area
