@@ -3,7 +3,7 @@
     python bench/bench_ui.py [--repeats 8]
 
 Prints the median time from dropping an image to the overlay and area readout (timed in the page:
-from the drop to the moment both the readout and the loaded overlay image are in it),
+from the drop event to the moment both the readout and the loaded overlay image are in it),
 from one threshold step (a key press on the slider) to the redrawn area, and from
 releasing the mouse at the end of a brush stroke on the editing canvas to the
 area readout that includes it.

@@ -135,13 +135,14 @@ WATCH_SHOWN = """() => {
     };
     const obs = new MutationObserver(check);
     obs.observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});
-    return performance.now();
+    window.__dropped = null;  // the moment of the drop itself, as the user lets go of the file
+    window.addEventListener('drop', () => { window.__dropped = window.__dropped || performance.now(); }, true);
 }"""
 
 
 def drop_and_time_first_overlay(page, data: bytes, name: str, timeout_ms: int = 60_000) -> float:
     """Drop a file; seconds (page clock) until its area readout and loaded overlay image are both shown."""
-    t0 = page.evaluate(WATCH_SHOWN)
+    page.evaluate(WATCH_SHOWN)
     drop_file(page, data, name)
     page.wait_for_function("() => window.__shown !== null", timeout=timeout_ms)
-    return (page.evaluate("window.__shown") - t0) / 1000.0
+    return page.evaluate("(window.__shown - window.__dropped) / 1000")
