@@ -20,16 +20,21 @@ import cv2
 import numpy as np
 
 ADD, REMOVE = "add", "remove"
-MAX_UNDO = 50  # strokes kept for undo per image (two bool layers each: ~0.5 MB for a 500×450 image)
+MAX_UNDO = 50  # strokes kept for undo per image, bit-packed: ~56 kB each for a 500×450 image
 
 
 @dataclass
 class Edits:
-    """The add and remove layers of one image, (H, W) bool each, and the undo history (earlier layer pairs)."""
+    """The add and remove layers of one image, (H, W) bool each, and the undo history (earlier layer pairs,
+    bit-packed with np.packbits so a long history stays small in the session's memory)."""
 
     add: np.ndarray
     remove: np.ndarray
     history: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+
+    def _save(self) -> None:
+        self.history.append((np.packbits(self.add), np.packbits(self.remove)))
+        del self.history[:-MAX_UNDO]
 
     @classmethod
     def empty(cls, shape: tuple[int, int]) -> Edits:
@@ -52,8 +57,7 @@ def apply(edits: Edits, region: np.ndarray, mode: str) -> Edits:
         raise ValueError(f"stroke of shape {region.shape} on an image of shape {edits.add.shape}")
     if mode not in (ADD, REMOVE):
         raise ValueError(f"mode must be {ADD!r} or {REMOVE!r}, not {mode!r}")
-    edits.history.append((edits.add.copy(), edits.remove.copy()))
-    del edits.history[:-MAX_UNDO]
+    edits._save()
     if mode == ADD:
         edits.add |= region
         edits.remove &= ~region
@@ -66,14 +70,17 @@ def apply(edits: Edits, region: np.ndarray, mode: str) -> Edits:
 def undo(edits: Edits) -> Edits:
     """Take back the last stroke (nothing happens when there is none). In place."""
     if edits.history:
-        edits.add, edits.remove = edits.history.pop()
+        add, remove = edits.history.pop()
+        n, shape = edits.add.size, edits.add.shape
+        edits.add = np.unpackbits(add, count=n).astype(bool).reshape(shape)
+        edits.remove = np.unpackbits(remove, count=n).astype(bool).reshape(shape)
     return edits
 
 
 def reset(edits: Edits) -> Edits:
     """Back to the model's mask; the reset itself can be undone. In place."""
     if edits.edited:
-        edits.history.append((edits.add.copy(), edits.remove.copy()))
+        edits._save()
         edits.add = np.zeros_like(edits.add)
         edits.remove = np.zeros_like(edits.remove)
     return edits

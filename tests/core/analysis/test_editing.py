@@ -99,3 +99,16 @@ def test_a_click_falls_back_to_the_image_when_the_model_saw_nothing():
 def test_a_click_on_a_flat_field_is_bounded_in_size():
     gray = np.full((50, 50), 90, np.uint8)
     assert not ed.propose_region(np.zeros((50, 50), np.float32), gray, (25, 25)).any()
+
+
+def test_undo_history_is_bounded_and_restores_exact_layers():
+    rng = np.random.default_rng(0)
+    e = ed.Edits.empty((7, 9))  # 63 pixels: not a multiple of 8, so packing must keep the shape exact
+    layers = []
+    for _ in range(ed.MAX_UNDO + 5):
+        layers.append((e.add.copy(), e.remove.copy()))
+        ed.apply(e, rng.random((7, 9)) > 0.7, ed.ADD if rng.random() > 0.5 else ed.REMOVE)
+    assert e.steps == ed.MAX_UNDO
+    for add, remove in reversed(layers[-3:]):
+        ed.undo(e)
+        assert np.array_equal(e.add, add) and np.array_equal(e.remove, remove)
