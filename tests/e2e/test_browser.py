@@ -116,6 +116,11 @@ def test_edit_the_mask_with_brush_and_eraser_then_download_the_pdf(server):
         text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
         assert f"{area2:,} px" in text and "edited by the clinician" in text and "not a diagnosis" in text
         page.screenshot(path=os.path.join(ARTIFACTS, "segment_edit_e2e.png"), full_page=True)
+
+        # one click with the recover tool reaches the server and comes back as a proposal (or says it found none)
+        switch_editing_on(page, "Click a missed lesion")
+        paint(page, [(0.5, 0.5)])
+        page.get_by_text("Proposed region").or_(page.get_by_text("No bounded region")).first.wait_for(timeout=30_000)
         browser.close()
 
 
