@@ -1,12 +1,14 @@
 """Batch prediction: segment many images from the command line.
 
-    python -m core.predict INPUT... --out DIR [--weights PATH] [--threshold T] [--pixel-spacing MM]
+    python -m core.predict INPUT... --out DIR [--weights PATH] [--threshold T] [--pixel-spacing MM] [--report]
 
 INPUT is image files or folders (walked recursively; files with ``_mask`` in
 their name are skipped). For each image it writes ``DIR/<stem>_pred.png``
 (uint8 0/255, the input's width and height) and a row in
-``DIR/predictions.csv``. A bad file gets a row with ``error`` filled in and
-the others carry on.
+``DIR/predictions.csv``; for a DICOM input also ``DIR/<stem>_seg.dcm`` (a
+DICOM Segmentation over it); with --report also ``DIR/<stem>_report.pdf``
+and ``DIR/report.pdf`` for the batch. A bad file gets a row with ``error``
+filled in and the others carry on.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ def main(argv=None) -> int:
     ap.add_argument("--weights", help="model file (.keras or .h5); default: the active model")
     ap.add_argument("--threshold", type=float, help="probability threshold; default: the model card's")
     ap.add_argument("--pixel-spacing", type=float, help="mm per pixel, for lesion_area_mm2 (DICOM spacing wins)")
+    ap.add_argument("--report", action="store_true", help="also write a one-page PDF per image and one for the batch")
     a = ap.parse_args(argv)
     files = collect_inputs(a.inputs)
     if not files:
@@ -41,7 +44,7 @@ def main(argv=None) -> int:
 
     bar = tqdm(total=len(files), unit="img", file=sys.stderr)
     rows = predict_files(predictor, files, a.out, a.threshold, a.pixel_spacing,
-                         progress=lambda i, n: bar.update(1))
+                         progress=lambda i, n: bar.update(1), report=a.report)
     bar.close()
     bad = [r for r in rows if r["error"]]
     print(f"{len(rows) - len(bad)} of {len(rows)} images segmented on {predictor.device}; "

@@ -11,6 +11,7 @@ from core.analysis.overlay import image_figure
 from core.cards.modelcard import CITATION
 from core.cards.registry import PROJECT_ROOT
 from core.data.imageio import ImageReadError
+from core.report import pdf
 
 SAMPLES_DIR = os.path.join(PROJECT_ROOT, "samples", "busi")
 TYPES = ["png", "jpg", "jpeg", "bmp", "tif", "tiff", "dcm", "dicom"]
@@ -100,3 +101,44 @@ def measurements_ui(a: an.Analysis, v: an.View):
         cols = st.columns(4)
         for col, (label, value, help_) in zip(cols, items[row:row + 4]):
             col.metric(label, value, help=help_)
+
+
+def exports_ui(predictor, a: an.Analysis, v: an.View, threshold: float, opacity: float):
+    """This image's downloads: mask and overlay PNG, the PDF report and, for a DICOM input, a DICOM Segmentation."""
+    stem = os.path.splitext(a.name)[0]
+    model = os.path.basename(predictor.path)
+    d = st.columns(4 if a.dicom else 3)
+    # Eager bytes: OpenCV encodes these PNGs in milliseconds, and deferred (callable)
+    # downloads measurably delayed the readout in the browser (bench/bench_ui.py).
+    tag = "_edited" if v.edited else ""  # an edited mask says so in its file names too
+    d[0].download_button("Edited mask (PNG)" if v.edited else "Predicted mask (PNG)", an.mask_png(v),
+                         f"{stem}_pred{tag}.png", "image/png")
+    d[1].download_button("Overlay (PNG)", an.overlay_png(a, v, opacity), f"{stem}_overlay{tag}.png", "image/png")
+    # The report and the SEG take 0.1-0.6 s to make, so they are made only when asked for.
+    d[2].download_button("Report (PDF)", lambda: pdf.image_report(a, v, threshold, predictor.card, model, opacity=opacity),
+                         f"{stem}_report.pdf", "application/pdf", key="image_pdf", on_click="ignore")
+    problem = a.dicom and _seg_problem(a.dicom)
+    if problem:
+        d[3].caption(f"No DICOM Segmentation: {problem}.")
+    elif a.dicom:
+        d[3].download_button("DICOM Segmentation", lambda: _seg_bytes(a, v, model), f"{stem}_seg.dcm",
+                             "application/dicom", key="dicom_seg", on_click="ignore",
+                             help="A DICOM SEG over this image (same study, referencing its series and instance): "
+                                  "OHIF or 3D Slicer open it over the image.")
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _seg_problem(source: bytes) -> str | None:
+    from core.report.dicomseg import source_problem
+
+    return source_problem(source)
+
+
+def _seg_bytes(a: an.Analysis, v: an.View, model: str) -> bytes:
+    from core.report.dicomseg import segmentation_bytes
+
+    return segmentation_bytes(a.dicom, v.mask, edited=v.edited, model_name=model)
+
+
+def batch_pdf(predictor, analyses: list[an.Analysis], views: list[an.View], threshold: float) -> bytes:
+    return pdf.batch_report(list(zip(analyses, views)), threshold, predictor.card, os.path.basename(predictor.path))

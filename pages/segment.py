@@ -1,4 +1,4 @@
-"""Segment page: upload ultrasound images, see the lesion, measure it, compare with ground truth."""
+"""Segment page: upload ultrasound images, see the lesion, correct and measure it, compare with ground truth, export."""
 from __future__ import annotations
 
 import os
@@ -10,8 +10,9 @@ from core.analysis import segment as an
 from core.analysis.overlay import agreement_overlay, heatmap, lesion_overlay, to_rgb
 from pages._access_ui import access_or_stop
 from pages._common import DISCLAIMER, ensure_app_navigation, predictor_or_stop
+from pages._edit_ui import apply_pending, edit_toggle_ui, edit_ui, edits_for
 from pages._model_choice_ui import session_model_ui
-from pages._segment_ui import analyses_for, inputs_ui, measurements_ui, show_image, uploads_ui
+from pages._segment_ui import analyses_for, batch_pdf, exports_ui, inputs_ui, measurements_ui, show_image, uploads_ui
 
 ensure_app_navigation()
 access_or_stop(SEGMENT)
@@ -33,7 +34,8 @@ if not analyses:
 
 gate = not st.sidebar.toggle("Show the mask even where the model judges no lesion", False, key="gate_off",
                              help="The model's no-lesion gate empties faint masks on normal scans (see its card).")
-views = [an.view_at(a, threshold, mm_per_px, gate) for a in analyses]
+apply_pending(analyses)  # the clinician's latest stroke or click, before anything is measured
+views = [an.view_at(a, threshold, mm_per_px, gate, edits_for(a)) for a in analyses]
 names = [a.name for a in analyses]
 current = st.selectbox(f"Image ({len(analyses)} analysed)", names, key="current")
 i = names.index(current)
@@ -43,6 +45,7 @@ st.caption(f"Ran on {predictor.device} in {a.inference_ms:.0f} ms · model `{os.
            f"{a.image.width}×{a.image.height} px" + (f" · {'; '.join(a.image.notes)}" if a.image.notes else ""))
 if a.mask_message:
     st.warning(a.mask_message)
+editing = edit_toggle_ui()
 picture = (lesion_overlay(a.image.gray, v.mask, opacity) if view_mode == "Overlay"
            else heatmap(a.image.gray, a.probability, opacity))
 # The readout sits above the picture, outside any block holding a chart: the
@@ -61,18 +64,17 @@ if a.gt_mask is not None:
         show_image(picture, "Prediction" if view_mode == "Overlay" else "Lesion probability")
     show_image(agreement_overlay(a.image.gray, a.gt_mask, v.mask),
                "Agreement: green both · red predicted only · blue missed")
-else:
+elif not editing:
     show_image(picture, "Prediction" if view_mode == "Overlay" else "Lesion probability")
-stem = os.path.splitext(a.name)[0]
-d = st.columns(2)
-# Eager bytes: OpenCV encodes these PNGs in milliseconds, and deferred (callable)
-# downloads measurably delayed the readout in the browser (bench/bench_ui.py).
-d[0].download_button("Predicted mask (PNG)", an.mask_png(v), f"{stem}_pred.png", "image/png")
-d[1].download_button("Overlay (PNG)", an.overlay_png(a, v, opacity), f"{stem}_overlay.png", "image/png")
+if editing:  # the canvas shows the image with the current (edited) mask, large enough to follow an edge
+    edit_ui(a, v, opacity)
+exports_ui(predictor, a, v, threshold, opacity)
 
 st.subheader("All images")
 rows = [an.summary_row(x, y, threshold) for x, y in zip(analyses, views)]
 st.dataframe(rows, width="stretch", hide_index=True)
-d = st.columns(2)
+d = st.columns(3)
 d[0].download_button("Measurements (CSV)", an.rows_to_csv(rows), "measurements.csv", "text/csv")
 d[1].download_button("Measurements (JSON)", an.rows_to_json(rows), "measurements.json", "application/json")
+d[2].download_button("Report, all images (PDF)", lambda: batch_pdf(predictor, analyses, views, threshold),
+                     "report.pdf", "application/pdf", key="batch_pdf", on_click="ignore")

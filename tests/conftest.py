@@ -128,3 +128,37 @@ def isolated_dirs(tmp_path, monkeypatch, tiny_model_path):
     monkeypatch.setenv("BUSI_WEIGHTS_DIR", str(weights))
     monkeypatch.setenv("BUSI_RUNS_DIR", str(tmp_path / "runs"))
     return weights, tmp_path / "runs"
+
+
+def us_dicom_bytes(gray: np.ndarray, spacing=(0.1, 0.1), region=None) -> bytes:
+    """A small synthetic single-frame ultrasound DICOM (Ultrasound Image Storage) with patient, study and
+    series, gray (H, W) uint8 as MONOCHROME2; spacing (row, col mm) as PixelSpacing, or region (dx, dy cm)
+    as SequenceOfUltrasoundRegions, as core.data.imageio reads them."""
+    import pydicom
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.6.1"
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset("us.dcm", {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.Modality, ds.PatientID, ds.PatientName = "US", "SYNTH-1", "Synthetic^Phantom"
+    ds.PatientBirthDate, ds.PatientSex, ds.AccessionNumber, ds.ReferringPhysicianName = "", "", "", ""
+    ds.StudyDate, ds.StudyTime, ds.StudyID, ds.SeriesNumber, ds.InstanceNumber = "20260101", "120000", "1", 1, 1
+    ds.Rows, ds.Columns = gray.shape
+    ds.SamplesPerPixel, ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 1, 8, 8, 7, 0
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.PixelData = np.ascontiguousarray(gray, np.uint8).tobytes()
+    if spacing:
+        ds.PixelSpacing = list(spacing)
+    if region:
+        r = pydicom.Dataset()
+        r.PhysicalDeltaX, r.PhysicalDeltaY = region
+        r.PhysicalUnitsXDirection = r.PhysicalUnitsYDirection = 3
+        ds.SequenceOfUltrasoundRegions = [r]
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return buf.getvalue()

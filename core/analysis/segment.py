@@ -4,7 +4,9 @@
 ``analyse`` runs the model once per image and keeps the probability map.
 ``view_at`` derives everything that depends on the threshold (mask,
 measurements, Dice/IoU against ground truth) from that cached map, so moving
-a slider never re-runs the network. Everything stays in memory.
+a slider never re-runs the network; the clinician's edits (core.analysis.editing)
+are laid over the thresholded mask there, so they survive a threshold change.
+Everything stays in memory, a DICOM input's own bytes included.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.analysis.editing import Edits, combine
 from core.analysis.measure import Measurements, measure
 from core.analysis.overlay import lesion_overlay
 from core.cards.modelcard import AXILLARY_LIMITATION
@@ -25,6 +28,7 @@ from core.data.imageio import (
     decode_image,
     decode_mask,
     encode_png,
+    is_dicom,
 )
 from core.data.layouts import MASK_RE
 from core.inference.decision import Decision, calibrate, gated_mask, lesion_score, malignancy_band
@@ -78,6 +82,7 @@ class Analysis:
     gt_mask: np.ndarray | None = None
     mask_message: str | None = None
     decision: Decision | None = None  # the model card's threshold, no-lesion gate and malignancy calibration
+    dicom: bytes | None = None  # a DICOM input's own bytes, in memory, for the DICOM Segmentation export
 
 
 def merge_masks(masks: list[tuple[str, bytes]], shape: tuple[int, int]) -> tuple[np.ndarray | None, str | None]:
@@ -101,18 +106,20 @@ def analyse(predictor, upload: Upload) -> Analysis:
     pred = predictor.predict(image.gray)
     gt, message = merge_masks(upload.masks, image.gray.shape) if upload.masks else (None, None)
     return Analysis(upload.name, image, pred.probability, pred.malignancy, pred.inference_ms, gt, message,
-                    getattr(predictor, "decision", None))
+                    getattr(predictor, "decision", None), upload.data if is_dicom(upload.data, upload.name) else None)
 
 
 @dataclass
 class View:
-    """Everything that depends on the threshold. mask: (H, W) bool. gated: the no-lesion gate emptied the mask."""
+    """Everything that depends on the threshold. mask: (H, W) bool, edits included. gated: the no-lesion gate
+    emptied the model's mask. edited: the clinician's edits change the mask (at this threshold)."""
 
     mask: np.ndarray
     measurements: Measurements
     dice: float | None
     iou: float | None
     gated: bool = False
+    edited: bool = False
 
 
 def effective_spacing(analysis: Analysis, typed_mm_per_px: float | None) -> tuple[float, float] | None:
@@ -124,17 +131,21 @@ def effective_spacing(analysis: Analysis, typed_mm_per_px: float | None) -> tupl
     return None
 
 
-def view_at(analysis: Analysis, threshold: float, typed_mm_per_px: float | None = None, gate: bool = True) -> View:
+def view_at(analysis: Analysis, threshold: float, typed_mm_per_px: float | None = None, gate: bool = True,
+            edits: Edits | None = None) -> View:
     """The mask and its figures at this threshold; with gate=True the model's no-lesion gate applies, as in
-    core.predict and core.evaluate (gate=False: the clinician asked to see the raw thresholded mask)."""
+    core.predict and core.evaluate (gate=False: the clinician asked to see the raw thresholded mask).
+    edits: the clinician's add and remove layers, laid over the (gated) thresholded mask."""
     raw = mask_at(analysis.probability, threshold)
     use_gate = gate and analysis.decision is not None
-    mask = gated_mask(analysis.probability, threshold, analysis.decision.gate) if use_gate else raw
+    model_mask = gated_mask(analysis.probability, threshold, analysis.decision.gate) if use_gate else raw
+    gated = bool(raw.any() and not model_mask.any())
+    mask = combine(model_mask, edits) if edits is not None and edits.edited else model_mask
+    edited = mask is not model_mask and bool((mask != model_mask).any())  # the edits change what is exported
     m = measure(mask, effective_spacing(analysis, typed_mm_per_px))
-    gated = bool(raw.any() and not mask.any())
     if analysis.gt_mask is None:
-        return View(mask, m, None, None, gated)
-    return View(mask, m, dice(analysis.gt_mask, mask), iou(analysis.gt_mask, mask), gated)
+        return View(mask, m, None, None, gated, edited)
+    return View(mask, m, dice(analysis.gt_mask, mask), iou(analysis.gt_mask, mask), gated, edited)
 
 
 def no_lesion_words(analysis: Analysis, threshold: float, card: dict | None) -> str:
@@ -198,6 +209,7 @@ def summary_row(analysis: Analysis, view: View, threshold: float) -> dict:
         "width": analysis.image.width,
         "height": analysis.image.height,
         "threshold": round(threshold, 3),
+        "edited": view.edited,
         "lesion_area_px": m.area_px,
         "lesion_area_mm2": None if m.area_mm2 is None else round(m.area_mm2, 2),
         "lesion_count": m.lesion_count,

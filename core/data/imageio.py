@@ -145,6 +145,11 @@ def _dicom_spacing(ds) -> tuple[float, float] | None:
     return None
 
 
+def is_dicom(data: bytes, name: str = "") -> bool:
+    """True for bytes (or a file name) that decode_image reads as DICOM."""
+    return _looks_like_dicom(data) or name.lower().endswith((".dcm", ".dicom"))
+
+
 def _decode_dicom(data: bytes, name: str) -> DecodedImage:
     import pydicom
 
@@ -194,7 +199,7 @@ def decode_image(data: bytes, name: str = "image") -> DecodedImage:
     """
     if not data:
         raise ImageReadError(f"{name}: the file is empty (0 bytes). Choose the image file again.")
-    if _looks_like_dicom(data) or name.lower().endswith((".dcm", ".dicom")):
+    if is_dicom(data, name):
         return _decode_dicom(data, name)
     notes: list[str] = []
     try:

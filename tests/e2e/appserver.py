@@ -90,3 +90,62 @@ def open_segment_page(page, url: str) -> None:
     page.goto(url + "/segment")
     page.get_by_text("Drop one or more ultrasound images").wait_for(timeout=120_000)
     page.locator('[data-testid="stFileUploaderDropzone"]').wait_for(timeout=60_000)
+
+
+def switch_editing_on(page, tool: str = "Brush (add)") -> None:
+    """Turn on 'Edit the mask' (once) and pick a tool; waits for the canvas."""
+    if not page.locator("canvas.bs-canvas").count():
+        page.locator('[data-testid="stCheckbox"]').filter(has_text="Edit the mask").first.click()
+    page.get_by_text(tool, exact=True).first.click()
+    canvas_box(page)
+
+
+def canvas_box(page) -> dict:
+    """The drawing canvas's box on the page (the brush canvas over the picture)."""
+    canvas = page.locator("canvas.bs-canvas").first
+    canvas.wait_for(timeout=60_000)
+    page.wait_for_timeout(300)  # let the component size itself
+    # mouse events only reach what is inside the viewport: bring the whole canvas to its middle
+    canvas.evaluate("e => e.scrollIntoView({block: 'center', inline: 'nearest'})")
+    return canvas.bounding_box()
+
+
+def paint(page, points: list[tuple[float, float]]) -> float:
+    """A mouse stroke through points given as fractions (0..1) of the canvas's width and height; no wait.
+    Returns time.perf_counter() just before the mouse button is released (the stroke is sent on release)."""
+    box = canvas_box(page)
+    xy = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
+    page.mouse.move(*xy[0])
+    page.mouse.down()
+    for x, y in xy[1:]:
+        page.mouse.move(x, y, steps=8)
+    t = time.perf_counter()
+    page.mouse.up()
+    return t
+
+
+# Timed inside the page, so the figure is when the browser had it, not when Playwright's polling noticed
+# (its waits re-check at growing intervals and added up to ~0.35 s here). window.__shown: performance.now()
+# at which the area readout and a loaded overlay image were both in the page.
+WATCH_SHOWN = """() => {
+    window.__shown = null;
+    const check = () => {
+        if (window.__shown) return;
+        const metric = [...document.querySelectorAll('[data-testid="stMetric"]')].some(e => e.innerText.includes('Lesion area'));
+        const img = document.querySelector('[data-testid="stImage"] img');
+        if (metric && img && img.complete && img.naturalWidth > 0) { window.__shown = performance.now(); obs.disconnect(); }
+        else if (img && !img.__watched) { img.__watched = true; img.addEventListener('load', check); }
+    };
+    const obs = new MutationObserver(check);
+    obs.observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});
+    window.__dropped = null;  // the moment of the drop itself, as the user lets go of the file
+    window.addEventListener('drop', () => { window.__dropped = window.__dropped || performance.now(); }, true);
+}"""
+
+
+def drop_and_time_first_overlay(page, data: bytes, name: str, timeout_ms: int = 60_000) -> float:
+    """Drop a file; seconds (page clock) until its area readout and loaded overlay image are both shown."""
+    page.evaluate(WATCH_SHOWN)
+    drop_file(page, data, name)
+    page.wait_for_function("() => window.__shown !== null", timeout=timeout_ms)
+    return page.evaluate("(window.__shown - window.__dropped) / 1000")

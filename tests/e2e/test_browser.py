@@ -18,7 +18,9 @@ from tests.e2e.appserver import (
     drop_file,
     launch,
     open_segment_page,
+    paint,
     running_app,
+    switch_editing_on,
 )
 
 ARTIFACTS = os.path.join(ROOT, "bench", "out")
@@ -72,3 +74,84 @@ def test_drop_upload_threshold_and_screenshot(server):
         page.screenshot(path=os.path.join(ARTIFACTS, "segment_e2e.png"), full_page=True)
         browser.close()
     print(f"overlay and area shown {shown_s:.2f} s after the drop")
+
+
+def test_edit_the_mask_with_brush_and_eraser_then_download_the_pdf(server):
+    import io
+
+    from playwright.sync_api import sync_playwright
+    from pypdf import PdfReader
+
+    with open(os.path.join(SAMPLES, "benign", "benign (2).png"), "rb") as fh:
+        data = fh.read()
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1200}, accept_downloads=True)
+        open_segment_page(page, server)
+        drop_file(page, data, "benign (2).png")
+        page.locator('[data-testid="stMetric"]').filter(has_text="Lesion area").first.wait_for(timeout=60_000)
+        area0 = area_px(page)
+
+        # a brush stroke along the top edge, away from the lesion: the area grows
+        switch_editing_on(page, "Brush (add)")
+        paint(page, [(0.15, 0.06), (0.45, 0.06)])
+        page.wait_for_function(WAIT_AREA_CHANGE, arg=area0, timeout=30_000)
+        area1 = area_px(page)
+        assert area1 > area0 + 200, (area0, area1)
+
+        # the eraser over part of the stroke: the area shrinks again
+        switch_editing_on(page, "Eraser (remove)")
+        paint(page, [(0.25, 0.03), (0.25, 0.09)])
+        page.wait_for_function(WAIT_AREA_CHANGE, arg=area1, timeout=30_000)
+        area2 = area_px(page)
+        assert area0 < area2 < area1, (area0, area1, area2)
+        page.wait_for_timeout(500)
+
+        # the report names the edited area and says the mask was edited
+        with page.expect_download(timeout=60_000) as dl:
+            page.locator('[data-testid="stDownloadButton"]').filter(has_text="Report (PDF)").first.click()
+        with open(dl.value.path(), "rb") as fh:
+            pdf = fh.read()
+        assert pdf.startswith(b"%PDF") and dl.value.suggested_filename == "benign (2)_report.pdf"
+        text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+        assert f"{area2:,} px" in text and "edited by the clinician" in text and "not a diagnosis" in text
+        page.screenshot(path=os.path.join(ARTIFACTS, "segment_edit_e2e.png"), full_page=True)
+
+        # one click with the recover tool reaches the server and comes back as a proposal (or says it found none)
+        switch_editing_on(page, "Click a missed lesion")
+        paint(page, [(0.5, 0.5)])
+        page.get_by_text("Proposed region").or_(page.get_by_text("No bounded region")).first.wait_for(timeout=30_000)
+        browser.close()
+
+
+def test_a_dropped_ultrasound_dicom_gives_mm2_and_a_dicom_segmentation_over_it(server):
+    import io
+
+    import numpy as np
+    import pydicom
+    from playwright.sync_api import sync_playwright
+
+    from core.data.imageio import read_image_file
+    from tests.conftest import us_dicom_bytes
+
+    gray = read_image_file(os.path.join(SAMPLES, "malignant", "malignant (20).png")).gray
+    data = us_dicom_bytes(gray, spacing=(0.1, 0.1))
+    src = pydicom.dcmread(io.BytesIO(data))
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1200}, accept_downloads=True)
+        open_segment_page(page, server)
+        drop_file(page, data, "us.dcm", "application/dicom")
+        page.locator('[data-testid="stMetric"]').filter(has_text="Lesion area").first.wait_for(timeout=60_000)
+        area = area_px(page)
+        mm2 = page.locator('[data-testid="stMetric"]').filter(has_text="Area").nth(1).inner_text()
+        assert f"{area * 0.01:,.1f} mm²" in mm2
+        with page.expect_download(timeout=60_000) as dl:
+            page.locator('[data-testid="stDownloadButton"]').filter(has_text="DICOM Segmentation").first.click()
+        assert dl.value.suggested_filename == "us_seg.dcm"
+        seg = pydicom.dcmread(dl.value.path())
+        browser.close()
+    assert seg.Modality == "SEG" and seg.StudyInstanceUID == src.StudyInstanceUID
+    assert seg.ReferencedSeriesSequence[0].SeriesInstanceUID == src.SeriesInstanceUID
+    assert seg.ReferencedSeriesSequence[0].ReferencedInstanceSequence[0].ReferencedSOPInstanceUID == src.SOPInstanceUID
+    assert int(np.asarray(seg.pixel_array).astype(bool).sum()) == area

@@ -290,3 +290,91 @@ def test_dicom_upload_uses_its_pixel_spacing(isolated_dirs):
     area = next(m.value for m in at.metric if m.label == "Area")
     px_area = int(next(m.value for m in at.metric if m.label == "Lesion area").split()[0].replace(",", ""))
     assert area == f"{px_area * 0.01:,.1f} mm²"
+    # this one has no study, series or instance UIDs, so the page says why it offers no DICOM Segmentation
+    assert any("No DICOM Segmentation: the DICOM has no StudyInstanceUID" in c.value for c in at.caption)
+
+
+def test_an_ultrasound_dicom_keeps_its_bytes_for_the_segmentation_and_gives_mm2(isolated_dirs):
+    from tests.conftest import us_dicom_bytes
+
+    data = us_dicom_bytes(synthetic_case(60, 80, seed=6)[0], spacing=(0.2, 0.2))
+    at = app("pages/segment.py")
+    at.file_uploader(key="uploads").set_value([("us.dcm", data, "application/dicom")]).run()
+    assert not at.exception and not at.error
+    (a,) = at.session_state["analyses"].values()
+    assert a.dicom == data  # in memory, for the SEG; never written to disk
+    assert not any(c.value.startswith("No DICOM Segmentation") for c in at.caption)
+    row = at.dataframe[0].value
+    assert row["lesion_area_mm2"][0] == pytest.approx(row["lesion_area_px"][0] * 0.04, abs=0.01)
+
+
+def _stroke(image_key, tool, points, width_px, scale=9.0):
+    """The record the brush canvas's callback leaves in the inbox: points and width in canvas pixels."""
+    return {"image": image_key, "tool": tool, "points": [[x * scale, y * scale] for x, y in points],
+            "width": width_px * scale, "scale": (scale, scale)}
+
+
+def _area(at):
+    return int(next(m.value for m in at.metric if m.label == "Lesion area").split()[0].replace(",", ""))
+
+
+def test_edits_are_kept_per_image_survive_the_threshold_undo_reset_and_reach_the_exports(isolated_dirs):
+    from core.analysis import editing as ed
+    from core.analysis import segment as an
+
+    at = app("pages/segment.py")
+    g1, g2 = synthetic_case(60, 80, seed=1)[0], synthetic_case(60, 80, seed=2)[0]
+    at.file_uploader(key="uploads").set_value([("a.png", png_bytes(g1), "image/png"),
+                                               ("b.png", png_bytes(g2), "image/png")]).run()
+    at.toggle(key="editing").set_value(True).run()
+    assert not at.exception
+    (a,) = [x for x in at.session_state["analyses"].values() if x.name == "a.png"]
+    # the stroke as drawn, in image pixels: the canvas's 720 px over 80 give 9 canvas px per image px
+    stroke = ed.stroke_mask((60, 80), np.array([[5, 5], [35, 5]]), 5)
+    at.session_state["edit_inbox"] = [_stroke("a.png|80x60", "add", [(5, 5), (35, 5)], 5)]
+    at.run()
+    for t in (0.95, 0.5, 0.05, 0.95):  # the threshold moves the model's mask only: the stroke stays marked
+        at.slider(key="threshold").set_value(t).run()
+        model = an.view_at(a, t).mask
+        assert _area(at) == int((model | stroke).sum())
+        # 'edited' in the table (and so in every export) says whether the edits change the mask at this threshold
+        assert list(at.dataframe[0].value["edited"]) == [bool((stroke & ~model).any()), False]
+    edited = _area(at)
+    base = int(an.view_at(a, 0.95).mask.sum())
+    assert edited > base
+    # the other image has its own edits: a stroke there leaves a.png alone
+    at.selectbox(key="current").set_value("b.png").run()
+    at.session_state["edit_inbox"] = [_stroke("b.png|80x60", "add", [(0, 59), (79, 59)], 3)]
+    at.run()
+    at.selectbox(key="current").set_value("a.png").run()
+    assert _area(at) == edited and list(at.dataframe[0].value["edited"]) == [True, True]
+    # an eraser stroke over half the added line, then undo, then reset to the model's mask
+    at.session_state["edit_inbox"] = [_stroke("a.png|80x60", "remove", [(5, 5), (20, 5)], 7)]
+    at.run()
+    assert _area(at) < edited
+    at.button(key="edit_undo").click().run()
+    assert _area(at) == edited
+    at.button(key="edit_reset").click().run()
+    assert _area(at) == base and list(at.dataframe[0].value["edited"]) == [False, True]
+    assert not at.exception
+
+
+def test_a_click_proposes_a_missed_lesion_that_can_be_kept_or_discarded(isolated_dirs):
+    at = app("pages/segment.py")
+    gray, lesion = synthetic_case(60, 80, seed=3, centre=(30, 40), axes=(10, 14))
+    at.file_uploader(key="uploads").set_value([("c.png", png_bytes(gray), "image/png")]).run()
+    at.toggle(key="editing").set_value(True).run()
+    at.slider(key="threshold").set_value(0.95).run()
+    base = _area(at)
+    click = _stroke("c.png|80x60", "recover", [(40, 30)], 1)
+    at.session_state["edit_inbox"] = [click]
+    at.run()
+    assert any("Proposed region" in i.value for i in at.info)
+    at.button(key="proposal_discard").click().run()
+    assert _area(at) == base and not any("Proposed region" in i.value for i in at.info)
+    at.session_state["edit_inbox"] = [click]
+    at.run()
+    at.button(key="proposal_keep").click().run()
+    grown = _area(at)
+    assert grown - base > 0.5 * lesion.sum(), (base, grown, lesion.sum())
+    assert list(at.dataframe[0].value["edited"]) == [True] and not at.exception

@@ -142,3 +142,31 @@ def test_no_lesion_words_warn_about_axillary_nodes_when_the_card_lists_that_limi
     text = an.no_lesion_words(a, 0.5, {"limitations": ["Trained on BUSI only.", AXILLARY_LIMITATION]})
     assert text.endswith("an empty result on an axillary scan says nothing about the node "
                          "(see the model's known limits on the Home page).")
+
+
+def test_edits_follow_into_the_view_the_dice_and_the_exports_and_survive_the_threshold():
+    from core.analysis import editing as ed
+
+    gray, mask = synthetic_case(20, 40)
+    a = an.analyse(CountingPredictor(), an.Upload("x.png", png_bytes(gray),
+                                                  [("x_mask.png", png_bytes(mask.astype(np.uint8) * 255))]))
+    e = ed.Edits.empty(gray.shape)
+    plain = an.view_at(a, 0.5, edits=e)
+    assert not plain.edited and an.summary_row(a, plain, 0.5)["edited"] is False
+    stroke = np.zeros(gray.shape, bool)
+    stroke[:, :5] = True  # the ramp's low end: never above any threshold here
+    ed.apply(e, stroke, ed.ADD)
+    for t in (0.3, 0.5, 0.7):
+        before, after = an.view_at(a, t), an.view_at(a, t, edits=e)
+        assert after.edited and after.measurements.area_px == before.measurements.area_px + 100
+    before = an.view_at(a, 0.5, edits=e).dice
+    ed.apply(e, mask, ed.ADD)  # painting the true lesion in raises the Dice against ground truth
+    assert an.view_at(a, 0.5, edits=e).dice > before
+    v = an.view_at(a, 0.5, edits=e)
+    row = an.summary_row(a, v, 0.5)
+    assert row["edited"] is True and row["lesion_area_px"] == v.measurements.area_px
+    assert b"edited" in an.rows_to_csv([row]) and b'"edited": true' in an.rows_to_json([row])
+    from core.data.imageio import decode_mask
+    assert decode_mask(an.mask_png(v)).sum() == v.measurements.area_px
+    ed.reset(e)
+    assert not an.view_at(a, 0.5, edits=e).edited

@@ -39,3 +39,33 @@ def pytest_approx(v):
     import pytest
 
     return pytest.approx(v, abs=1e-3)
+
+
+def test_dicom_gets_a_seg_and_report_writes_pdfs(tmp_path, tiny_model_path):
+    import io
+
+    import pydicom
+    from pypdf import PdfReader
+
+    from tests.conftest import us_dicom_bytes
+
+    src = tmp_path / "in"
+    src.mkdir()
+    gray, _ = synthetic_case(48, 64, seed=3)
+    (src / "us.dcm").write_bytes(us_dicom_bytes(gray, spacing=(0.2, 0.2)))
+    Image.fromarray(synthetic_case(40, 40, seed=4)[0]).save(src / "p.png")
+    out = tmp_path / "out"
+    assert main([str(src), "--out", str(out), "--weights", tiny_model_path, "--threshold", "0.3", "--report"]) == 0
+    with open(out / "predictions.csv") as fh:
+        rows = {os.path.basename(r["file"]): r for r in csv.DictReader(fh)}
+    assert rows["us.dcm"]["dicom_seg"] == "us_seg.dcm" and rows["p.png"]["dicom_seg"] == ""
+    assert rows["us.dcm"]["edited"] == "False"
+    area = int(rows["us.dcm"]["lesion_area_px"])
+    assert float(rows["us.dcm"]["lesion_area_mm2"]) == pytest_approx(area * 0.04)
+    seg = pydicom.dcmread(out / "us_seg.dcm")
+    assert seg.Modality == "SEG" and int(np.asarray(seg.pixel_array).astype(bool).sum()) == area
+    assert not (out / "p_seg.dcm").exists()
+    for name in ("us_report.pdf", "p_report.pdf", "report.pdf"):
+        assert (out / name).read_bytes().startswith(b"%PDF")
+    text = PdfReader(io.BytesIO((out / "us_report.pdf").read_bytes())).pages[0].extract_text()
+    assert f"{area:,} px" in text and "not a diagnosis" in text

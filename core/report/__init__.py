@@ -1,0 +1,1 @@
+"""Results that leave the app: the PDF report and the DICOM Segmentation."""

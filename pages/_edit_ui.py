@@ -1,0 +1,124 @@
+"""The Segment page's mask editing: brush, eraser and click-to-recover on a canvas over the image; undo, reset.
+
+Edits live in st.session_state only (``edits``: image key -> core.analysis.editing.Edits), never on disk.
+The canvas (pages/_brush.py) hands each finished stroke (or click) to a callback that runs before the
+script, so the readout of the very run it triggers already includes it. The stroke goes through
+``edit_inbox``, which ``apply_pending`` empties; a test can fill that inbox with the same records.
+"""
+from __future__ import annotations
+
+import cv2
+import streamlit as st
+
+from core.analysis import editing as ed
+from core.analysis import segment as an
+from core.analysis.overlay import draw_contour, lesion_overlay
+from pages._brush import brush_canvas
+
+EDITS, INBOX, PROPOSALS = "edits", "edit_inbox", "edit_proposals"
+TOOLS = {"Brush (add)": ed.ADD, "Eraser (remove)": ed.REMOVE, "Click a missed lesion": "recover"}
+CANVAS_PX = 720  # the longer side on screen: large enough to follow a lesion's edge
+HOW = ("Your strokes are kept as *add* and *remove* layers over the model's mask at this threshold, so moving the "
+       "threshold keeps them; the readout, Dice, table and every export use the edited mask and say it was edited.")
+
+
+def image_key(a: an.Analysis) -> str:
+    return f"{a.name}|{a.image.width}x{a.image.height}"
+
+
+def edits_for(a: an.Analysis) -> ed.Edits | None:
+    return st.session_state.get(EDITS, {}).get(image_key(a))
+
+
+def _edits(a: an.Analysis) -> ed.Edits:
+    return st.session_state.setdefault(EDITS, {}).setdefault(image_key(a), ed.Edits.empty(a.image.gray.shape))
+
+
+def canvas_scale(a: an.Analysis) -> tuple[float, float, int, int]:
+    """(scale_x, scale_y, canvas width, canvas height): canvas pixels per image pixel on each axis."""
+    s = CANVAS_PX / max(a.image.width, a.image.height)
+    cw, ch = max(1, round(a.image.width * s)), max(1, round(a.image.height * s))
+    return cw / a.image.width, ch / a.image.height, cw, ch
+
+
+def apply_pending(analyses: list[an.Analysis]) -> None:
+    """Apply the strokes and clicks waiting in the inbox to their images' edits (or proposals).
+
+    A record: {"image": image_key, "tool": "add" | "remove" | "recover", "points": [[x, y], ...] and
+    "width" in canvas pixels, "scale": (canvas px per image px across, down)}."""
+    pending = st.session_state.pop(INBOX, [])
+    by_key = {image_key(a): a for a in analyses}
+    for rec in pending:
+        a = by_key.get(rec["image"])
+        if a is None or not rec["points"]:
+            continue
+        sx, sy = rec["scale"]
+        pts = ed.canvas_to_image(rec["points"], sx, sy)
+        if rec["tool"] == "recover":
+            region = ed.propose_region(a.probability, a.image.gray, tuple(pts[-1]))
+            st.session_state.setdefault(PROPOSALS, {})[rec["image"]] = region
+        else:
+            width = float(rec["width"]) / ((sx + sy) / 2)
+            ed.apply(_edits(a), ed.stroke_mask(a.image.gray.shape, pts, width), rec["tool"])
+
+
+def _take(stroke: dict, image: str, scale: tuple[float, float]) -> None:
+    if stroke.get("tool") in (ed.ADD, ed.REMOVE, "recover"):
+        st.session_state.setdefault(INBOX, []).append({"image": image, "tool": stroke["tool"],
+                                                       "points": stroke.get("points") or [],
+                                                       "width": stroke.get("width", 1), "scale": scale})
+
+
+def _undo(key: str) -> None:
+    e = st.session_state.get(EDITS, {}).get(key)
+    if e is not None:
+        ed.undo(e)
+
+
+def _reset(key: str) -> None:
+    e = st.session_state.get(EDITS, {}).get(key)
+    if e is not None:
+        ed.reset(e)
+    st.session_state.get(PROPOSALS, {}).pop(key, None)
+
+
+def _keep(a: an.Analysis) -> None:
+    region = st.session_state.get(PROPOSALS, {}).pop(image_key(a), None)
+    if region is not None and region.any():
+        ed.apply(_edits(a), region, ed.ADD)
+
+
+def _discard(key: str) -> None:
+    st.session_state.get(PROPOSALS, {}).pop(key, None)
+
+
+def edit_toggle_ui() -> bool:
+    return st.toggle("Edit the mask", False, key="editing",
+                     help="Brush, eraser, or one click inside a lesion the model missed.")
+
+
+def edit_ui(a: an.Analysis, v: an.View, opacity: float) -> None:
+    """The editing controls and the canvas, over the image with the current (edited) mask."""
+    key = image_key(a)
+    e = edits_for(a)
+    c = st.columns([3, 2, 1, 2])
+    tool = TOOLS[c[0].radio("Tool", list(TOOLS), key="edit_tool", horizontal=True)]
+    brush = c[1].slider("Brush size (image px)", 1, 60, 10, key="brush_px")
+    c[2].button("Undo", key="edit_undo", on_click=_undo, args=(key,), disabled=not (e and e.steps))
+    c[3].button("Reset to the model's mask", key="edit_reset", on_click=_reset, args=(key,),
+                disabled=not (e and e.edited) and key not in st.session_state.get(PROPOSALS, {}))
+    st.caption(HOW)
+    proposal = st.session_state.get(PROPOSALS, {}).get(key)
+    picture = lesion_overlay(a.image.gray, v.mask, opacity)
+    if proposal is not None:
+        draw_contour(picture, proposal, (64, 200, 255))
+        p = st.columns([4, 1, 1])
+        p[0].info(f"Proposed region (blue outline): {int(proposal.sum()):,} px." if proposal.any() else
+                  "No bounded region was found around that click: try a little further inside the lesion.")
+        p[1].button("Keep", key="proposal_keep", on_click=_keep, args=(a,), disabled=not proposal.any())
+        p[2].button("Discard", key="proposal_discard", on_click=_discard, args=(key,))
+    sx, sy, cw, ch = canvas_scale(a)
+    ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(picture, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    colour = {ed.ADD: "rgba(40, 220, 80, 0.6)", ed.REMOVE: "rgba(60, 140, 255, 0.6)"}.get(tool, "#ffd000")
+    brush_canvas(jpg.tobytes(), cw, ch, brush * (sx + sy) / 2, tool, colour, e.steps if e else 0,
+                 key=f"brush|{key}", on_stroke=lambda stroke: _take(stroke, key, (sx, sy)))

@@ -1,0 +1,56 @@
+"""core.report.dicomseg: the SEG round trip against a synthetic ultrasound DICOM."""
+import io
+
+import numpy as np
+import pydicom
+import pytest
+
+from core.data.imageio import decode_image
+from core.report.dicomseg import DicomSegError, segmentation_bytes
+from tests.conftest import synthetic_case, us_dicom_bytes
+
+
+def test_seg_round_trip_gives_the_mask_back_and_references_the_source():
+    gray, mask = synthetic_case(48, 64, seed=2)
+    src_bytes = us_dicom_bytes(gray, spacing=(0.1, 0.2))
+    assert decode_image(src_bytes, "us.dcm").pixel_spacing_mm == (0.1, 0.2)
+    src = pydicom.dcmread(io.BytesIO(src_bytes))
+    seg = pydicom.dcmread(io.BytesIO(segmentation_bytes(src_bytes, mask, edited=True, model_name="default.keras")))
+    assert seg.SOPClassUID == "1.2.840.10008.5.1.4.1.1.66.4"  # Segmentation Storage
+    assert seg.Modality == "SEG" and seg.SegmentationType == "BINARY"
+    frame = seg.pixel_array
+    assert frame.shape == mask.shape and np.array_equal(frame.astype(bool), mask)
+    assert seg.StudyInstanceUID == src.StudyInstanceUID and seg.PatientID == src.PatientID
+    assert seg.SeriesInstanceUID != src.SeriesInstanceUID and seg.SOPInstanceUID != src.SOPInstanceUID
+    (ref_series,) = seg.ReferencedSeriesSequence
+    assert ref_series.SeriesInstanceUID == src.SeriesInstanceUID
+    assert ref_series.ReferencedInstanceSequence[0].ReferencedSOPInstanceUID == src.SOPInstanceUID
+    source_image = seg.PerFrameFunctionalGroupsSequence[0].DerivationImageSequence[0].SourceImageSequence[0]
+    assert source_image.ReferencedSOPInstanceUID == src.SOPInstanceUID
+    segment = seg.SegmentSequence[0]
+    assert segment.SegmentLabel == "Lesion" and segment.SegmentAlgorithmType == "SEMIAUTOMATIC"
+
+
+def test_an_empty_mask_still_gives_a_readable_seg():
+    gray, _ = synthetic_case(32, 40, lesion=False)
+    seg = pydicom.dcmread(io.BytesIO(segmentation_bytes(us_dicom_bytes(gray), np.zeros(gray.shape, bool))))
+    assert seg.SegmentSequence[0].SegmentAlgorithmType == "AUTOMATIC"
+    assert not np.asarray(seg.pixel_array).any()
+
+
+def test_a_source_without_uids_or_of_another_size_is_refused_with_a_reason():
+    from tests.core.data.test_imageio import _dicom_bytes
+
+    with pytest.raises(DicomSegError, match="StudyInstanceUID"):
+        segmentation_bytes(_dicom_bytes(spacing=(0.1, 0.1)), np.zeros((2, 2), bool))
+    gray, _ = synthetic_case(32, 40)
+    with pytest.raises(DicomSegError, match="40×32"):
+        segmentation_bytes(us_dicom_bytes(gray), np.zeros((10, 10), bool))
+
+
+def test_source_problem_is_told_before_any_seg_is_made():
+    from core.report.dicomseg import source_problem
+    from tests.core.data.test_imageio import _dicom_bytes
+
+    assert source_problem(us_dicom_bytes(synthetic_case(32, 40)[0])) is None
+    assert "StudyInstanceUID" in source_problem(_dicom_bytes())
