@@ -94,11 +94,15 @@ def roc_points(rows: list[dict]) -> tuple[list[float], list[float]]:
 
 
 def calibration_points(rows: list[dict], bins: int = 5) -> tuple[list[float], list[float]]:
-    """Mean predicted malignancy vs observed malignant fraction, in equal-width bins."""
+    """Mean predicted malignancy vs observed malignant fraction, in equal-width bins: the calibrated probability
+    where the model has a calibration (what the Segment page words in bands), else the head's raw output."""
     from sklearn.calibration import calibration_curve
 
-    lab = [(CLASS_LABEL[r["label"]], r["malignancy_probability"]) for r in rows
-           if CLASS_LABEL.get(r["label"], -1) >= 0 and r["malignancy_probability"] is not None]
+    def shown(r):
+        return r["malignancy_calibrated"] if r.get("malignancy_calibrated") is not None else r["malignancy_probability"]
+
+    lab = [(CLASS_LABEL[r["label"]], shown(r)) for r in rows
+           if CLASS_LABEL.get(r["label"], -1) >= 0 and shown(r) is not None]
     if len({y for y, _ in lab}) < 2:
         return [], []
     frac, mean = calibration_curve([y for y, _ in lab], [p for _, p in lab], n_bins=bins)
