@@ -38,6 +38,32 @@ LIMITATIONS = [
 ]
 
 
+# What a model trained on several centres must say about itself (limitations_for).
+MULTI_CENTRE_LIMITATIONS = [
+    "Trained on two centres only: BUSI (Baheya Hospital, Cairo) and BUS-BRA (Brazil; GE Logiq 5 and 7, Toshiba "
+    "Aplio 300, U-Systems). Other scanners, centres and populations are untested beyond the leave-one-dataset-out "
+    "figures above, which are the better guide for a new hospital.",
+    "BUS-BRA holds no normal scans, so every false-alarm figure comes from BUSI's normal scans.",
+    "The no-lesion gate was chosen on the validation split's normal scans, all from BUSI, which the starting model had "
+    "trained on: on another centre's normal scans it may let more false alarms through.",
+    "The malignancy estimate is calibrated on validation lesions of both datasets and worded in bands. On images from "
+    "a hospital it never trained on it separates benign from malignant far less well (see the AUC above): it is a "
+    "research estimate, not a diagnosis.",
+]
+
+
+def limitations_for(datasets: list[str]) -> list[str]:
+    """The card's stated limits for a model trained on these datasets ("busi", "busbra")."""
+    if set(datasets) == {"busi"}:
+        return list(LIMITATIONS)
+    if set(datasets) == {"busi", "busbra"}:
+        return [*MULTI_CENTRE_LIMITATIONS, AXILLARY_LIMITATION]
+    return [f"Trained on {' and '.join(sorted(datasets))} only: other centres, scanners and populations are untested "
+            "beyond any cross-centre figures on this card.",
+            "Without normal scans in training, its false-alarm rate on normal scans is unknown.",
+            MULTI_CENTRE_LIMITATIONS[-1]]
+
+
 def bundle_metadata(image_size: int, version: str = "1.0.0") -> dict:
     """The MONAI-bundle-style metadata every card carries: version, authors, licence, task, and the network's
     input and output as a MONAI bundle's ``network_data_format`` spells them."""

@@ -196,3 +196,13 @@ def test_size_breakdown_reaches_the_card_its_limits_and_the_command_line():
     assert known_limits(card)[-1] in md  # the card's Markdown lists the same limits the Home page shows
     # one band says nothing about size, so no such limit is written
     assert known_limits({"test_metrics": summarise(rows[:2]), "limitations": []}) == []
+
+
+def test_a_cards_stated_limits_follow_the_datasets_it_trained_on():
+    from core.cards.modelcard import AXILLARY_LIMITATION, LIMITATIONS, limitations_for
+
+    assert limitations_for(["busi"]) == LIMITATIONS
+    both = limitations_for(["busbra", "busi"])
+    assert both[0].startswith("Trained on two centres only") and both[-1] == AXILLARY_LIMITATION
+    assert not any("BUSI only" in x for x in both)
+    assert limitations_for(["busbra"])[0].startswith("Trained on busbra only")
