@@ -25,6 +25,7 @@ def main(argv=None) -> int:
     ap.add_argument("--as", dest="stem", default="default", help="file name in weights/ (default: default)")
     ap.add_argument("--previous", action="append", default=[],
                     help="the runs this one was initialised from, in order, summarised on the card")
+    ap.add_argument("--version", help="the model's version on its card (MONAI bundle style), e.g. 2.0.0")
     ap.add_argument("--recipe", default="bash recipes/train_multicentre.sh",
                     help="the command that reproduces the run, written on the card")
     a = ap.parse_args(argv)
@@ -36,6 +37,8 @@ def main(argv=None) -> int:
     if a.note:
         card["selection_note"] = a.note
     card["recipe"] = a.recipe
+    if a.version:
+        card["version"] = a.version
     phases = []
     for prev in a.previous:
         p = read_card(os.path.join(prev, "model.keras")) or {}
