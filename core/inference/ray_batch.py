@@ -1,0 +1,156 @@
+"""Batch prediction on Ray Data: the same per-image work as ``core.inference.batch``, spread over a cluster.
+
+    python -m core.predict INPUT... --out DIR --engine ray [--address ADDR] [--workers N]
+
+The driver (this process) walks the inputs and decides every output stem, then hands
+Ray Data a table of (index, path). ``map_batches`` runs ``SegmentImages``, a callable
+class: Ray builds one per worker, which loads the model once and reuses it for every
+batch it is given. Each worker reads its files and calls ``core.inference.batch.segment_file``,
+the function the plain engine calls, so masks and rows are the same by construction.
+Rows and mask PNGs (a few kB each) stream back to the driver, which alone writes
+``DIR``: the output folder need not be shared with the workers, and the CSV keeps the
+inputs' order whatever order the cluster finishes in. The inputs must be readable at the
+same paths on every node (a shared mount), and every node needs this project installed.
+The model travels with the job (its bytes and card go through Ray's object store).
+
+Ray is an optional dependency (``requirements-scale.txt``); it is imported only here,
+only when this engine is chosen.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+
+import numpy as np
+
+from core.inference.batch import output_stems, segment_file, write_mask, write_predictions_csv
+
+INSTALL_HINT = "the Ray engine needs Ray: pip install -r requirements-scale.txt"
+# images per map_batches call: large enough to amortise Ray's per-batch cost, small enough that
+# a few hundred images still spread over every worker
+BATCH_SIZE = 8
+
+
+class RayMissingError(RuntimeError):
+    """Ray is not installed; the message says how to install it."""
+
+
+def import_ray():
+    try:
+        import ray
+    except ImportError as exc:
+        raise RayMissingError(INSTALL_HINT) from exc
+    return ray
+
+
+def model_files(weights: str) -> dict[str, bytes]:
+    """The model file and its card (when it has one), by file name: what a worker needs to rebuild the predictor."""
+    from core.cards.modelcard import card_paths
+
+    files = {os.path.basename(weights): open(weights, "rb").read()}
+    card = card_paths(weights)[0]
+    if os.path.isfile(card):
+        files[os.path.basename(card)] = open(card, "rb").read()
+    return files
+
+
+class SegmentImages:
+    """One per Ray worker: builds the predictor once, then segments batch after batch.
+
+    Batch in: ``{"index": (B,) int, "path": (B,) str}``. Batch out: ``{"index": (B,) int,
+    "row": (B,) JSON of the CSV row, "png": (B,) mask PNG bytes, empty when the file failed}``.
+    """
+
+    def __init__(self, model_ref: list, threshold: float | None, pixel_spacing_mm: float | None):
+        import ray
+
+        from core.inference.predictor import Predictor
+
+        # the model arrives as bytes through the object store: a cluster node need not hold the driver's
+        # weights folder. (The reference is wrapped in a list so Ray hands it over unresolved and the
+        # actor's constructor arguments stay small enough to restart it from.)
+        files = ray.get(model_ref[0])
+        folder = tempfile.mkdtemp(prefix="busseg-model-")
+        for name, data in files.items():
+            with open(os.path.join(folder, name), "wb") as fh:
+                fh.write(data)
+        model = next(n for n in files if not n.endswith(".card.json"))
+        self.predictor = Predictor.load(os.path.join(folder, model))
+        self.threshold = threshold
+        self.pixel_spacing_mm = pixel_spacing_mm
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        rows, pngs = [], []
+        for path in batch["path"]:
+            row, png = segment_file(self.predictor, str(path), self.threshold, self.pixel_spacing_mm)
+            rows.append(json.dumps(row))
+            pngs.append(png or b"")
+        return {"index": np.asarray(batch["index"]), "row": np.array(rows, dtype=object),
+                "png": np.array(pngs, dtype=object)}
+
+
+def start_ray(address: str | None, num_cpus: int | None = None) -> bool:
+    """Join the cluster at ``address``, or start a local Ray on this machine. True if this call started it
+    (and so should shut it down); an already running Ray in this process (a test's) is reused."""
+    ray = import_ray()
+    if ray.is_initialized():
+        return False
+    quiet = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    if address:
+        ray.init(address=address, **quiet)
+    else:
+        ray.init(num_cpus=num_cpus, runtime_env=local_runtime_env(), **quiet)
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
+    return True
+
+
+def local_runtime_env() -> dict:
+    """Workers of a local Ray import ``core`` from this checkout, as the driver does: an installed copy
+    elsewhere on the machine (another checkout's editable install) would otherwise be used."""
+    import core
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(core.__file__)))
+    paths = [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return {"env_vars": {"PYTHONPATH": os.pathsep.join(paths)}}
+
+
+def predict_files_ray(weights: str, files: list[str], out_dir: str, threshold: float | None = None,
+                      pixel_spacing_mm: float | None = None, workers: int = 2, address: str | None = None,
+                      cpus_per_worker: float = 1, progress=None) -> list[dict]:
+    """Segment ``files`` on Ray with ``workers`` model replicas; write masks and predictions.csv into out_dir.
+
+    Returns the CSV rows in input order, as ``core.inference.batch.predict_files`` does.
+    """
+    ray = import_ray()
+    os.makedirs(out_dir, exist_ok=True)
+    stems = output_stems(files)
+    started = start_ray(address)
+    try:
+        ctx = ray.data.DataContext.get_current()
+        ctx.enable_progress_bars = False  # the command draws its own bar; Ray's would interleave with it
+        # absolute paths: a worker's working folder is not the driver's (the CSV keeps the paths as given)
+        table = ray.data.from_items([{"index": i, "path": os.path.abspath(p)} for i, p in enumerate(files)])
+        model_ref = ray.put(model_files(weights))
+        results = table.map_batches(SegmentImages, fn_constructor_args=([model_ref], threshold, pixel_spacing_mm),
+                                    concurrency=workers, num_cpus=cpus_per_worker, batch_size=BATCH_SIZE,
+                                    batch_format="numpy")
+        rows: list[dict | None] = [None] * len(files)
+        done = 0
+        for out in results.iter_rows():
+            i = int(out["index"])
+            rows[i] = {**json.loads(out["row"]), "file": files[i]}
+            if out["png"]:
+                write_mask(out_dir, stems[i], bytes(out["png"]))
+            done += 1
+            if progress:
+                progress(done, len(files))
+    finally:
+        if started:
+            ray.shutdown()
+    missing = [files[i] for i, r in enumerate(rows) if r is None]
+    if missing:  # Ray retries failed tasks itself; a row still missing here is a bug, not a bad image
+        raise RuntimeError(f"Ray returned no result for {len(missing)} files, e.g. {missing[0]}")
+    write_predictions_csv(out_dir, rows)
+    return rows
