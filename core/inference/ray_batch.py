@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import tempfile
 
 import numpy as np
@@ -77,7 +78,10 @@ class SegmentImages:
             with open(os.path.join(folder, name), "wb") as fh:
                 fh.write(data)
         model = next(n for n in files if not n.endswith(".card.json"))
-        self.predictor = Predictor.load(os.path.join(folder, model))
+        try:
+            self.predictor = Predictor.load(os.path.join(folder, model))
+        finally:  # loaded into memory, card included: the copy is not needed again
+            shutil.rmtree(folder, ignore_errors=True)
         self.threshold = threshold
         self.pixel_spacing_mm = pixel_spacing_mm
 
