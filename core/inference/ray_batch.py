@@ -95,6 +95,43 @@ class SegmentImages:
                 "png": np.array(pngs, dtype=object)}
 
 
+class MaskWriter:
+    """Writes mask PNGs from a few threads: each write is atomic and fsynced (core.files), and one fsync at
+    a time would cap a whole cluster's rate at what the driver's disk syncs per second."""
+
+    def __init__(self, out_dir: str, threads: int = 8):
+        self.out_dir, self.threads = out_dir, threads
+
+    def __enter__(self) -> MaskWriter:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="mask-writer")
+        self.pending = []
+        return self
+
+    def write(self, stem: str, png: bytes) -> None:
+        self.pending.append(self.pool.submit(write_mask, self.out_dir, stem, png))
+        if len(self.pending) > 4 * self.threads:  # keep memory flat on a long run, and surface errors early
+            still = []
+            for f in self.pending:
+                if f.done():
+                    f.result()
+                else:
+                    still.append(f)
+            self.pending = still
+
+    def __exit__(self, *exc) -> None:
+        self.pool.shutdown(wait=True)
+        for f in self.pending:
+            f.result()  # a failed write (disk full) fails the run rather than leave a mask missing silently
+
+
+def block_count(n_files: int, workers: int) -> int:
+    """How many pieces the table of paths is cut into: about one batch each, so every worker gets work and
+    results stream back as they finish, but at most 16 per worker (a piece costs Ray a task to schedule)."""
+    return max(1, min(-(-n_files // BATCH_SIZE), 16 * workers))
+
+
 def start_ray(address: str | None, num_cpus: int | None = None) -> bool:
     """Join the cluster at ``address``, or start a local Ray on this machine. True if this call started it
     (and so should shut it down); an already running Ray in this process (a test's) is reused."""
@@ -134,22 +171,23 @@ def predict_files_ray(weights: str, files: list[str], out_dir: str, threshold: f
     try:
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False  # the command draws its own bar; Ray's would interleave with it
+        logging.getLogger("ray.data").setLevel(logging.ERROR)
         # absolute paths: a worker's working folder is not the driver's (the CSV keeps the paths as given)
-        table = ray.data.from_items([{"index": i, "path": os.path.abspath(p)} for i, p in enumerate(files)])
+        table = ray.data.from_items([{"index": i, "path": os.path.abspath(p)} for i, p in enumerate(files)],
+                                    override_num_blocks=block_count(len(files), workers))
         model_ref = ray.put(model_files(weights))
         results = table.map_batches(SegmentImages, fn_constructor_args=([model_ref], threshold, pixel_spacing_mm),
-                                    concurrency=workers, num_cpus=cpus_per_worker, batch_size=BATCH_SIZE,
-                                    batch_format="numpy")
+                                    compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=cpus_per_worker,
+                                    batch_size=BATCH_SIZE, batch_format="numpy")
         rows: list[dict | None] = [None] * len(files)
-        done = 0
-        for out in results.iter_rows():
-            i = int(out["index"])
-            rows[i] = {**json.loads(out["row"]), "file": files[i]}
-            if out["png"]:
-                write_mask(out_dir, stems[i], bytes(out["png"]))
-            done += 1
-            if progress:
-                progress(done, len(files))
+        with MaskWriter(out_dir) as writer:
+            for done, out in enumerate(results.iter_rows(), start=1):
+                i = int(out["index"])
+                rows[i] = {**json.loads(out["row"]), "file": files[i]}
+                if out["png"]:
+                    writer.write(stems[i], bytes(out["png"]))
+                if progress:
+                    progress(done, len(files))
     finally:
         if started:
             ray.shutdown()
