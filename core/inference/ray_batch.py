@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import tempfile
 
 import numpy as np
@@ -57,6 +56,27 @@ def model_files(weights: str) -> dict[str, bytes]:
     return files
 
 
+def local_model_copy(files: dict[str, bytes]) -> str:
+    """The model's files written once per node, in a folder named by their content, and its path there.
+
+    Every worker on the node loads the same copy; a worker stopped while loading (Ray ends idle actors
+    when the work runs out) leaves nothing half-written, as each file is moved into place whole.
+    """
+    import hashlib
+
+    digest = hashlib.sha256(b"".join(name.encode() + data for name, data in sorted(files.items()))).hexdigest()
+    folder = os.path.join(tempfile.gettempdir(), f"busseg-model-{digest[:16]}")
+    os.makedirs(folder, exist_ok=True)
+    for name, data in files.items():
+        path = os.path.join(folder, name)
+        if not os.path.isfile(path):
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+    return os.path.join(folder, next(n for n in files if not n.endswith(".card.json")))
+
+
 class SegmentImages:
     """One per Ray worker: builds the predictor once, then segments batch after batch.
 
@@ -72,16 +92,7 @@ class SegmentImages:
         # the model arrives as bytes through the object store: a cluster node need not hold the driver's
         # weights folder. (The reference is wrapped in a list so Ray hands it over unresolved and the
         # actor's constructor arguments stay small enough to restart it from.)
-        files = ray.get(model_ref[0])
-        folder = tempfile.mkdtemp(prefix="busseg-model-")
-        for name, data in files.items():
-            with open(os.path.join(folder, name), "wb") as fh:
-                fh.write(data)
-        model = next(n for n in files if not n.endswith(".card.json"))
-        try:
-            self.predictor = Predictor.load(os.path.join(folder, model))
-        finally:  # loaded into memory, card included: the copy is not needed again
-            shutil.rmtree(folder, ignore_errors=True)
+        self.predictor = Predictor.load(local_model_copy(ray.get(model_ref[0])))
         self.threshold = threshold
         self.pixel_spacing_mm = pixel_spacing_mm
 
