@@ -34,8 +34,8 @@ def main(argv=None) -> int:
     ap.add_argument("--pixel-spacing", type=float, help="mm per pixel, for lesion_area_mm2 (DICOM spacing wins)")
     ap.add_argument("--engine", choices=["plain", "ray"], default="plain",
                     help="plain: this process (default); ray: Ray Data workers (pip install -r requirements-scale.txt)")
-    ap.add_argument("--address", help="with --engine ray: the Ray cluster to join (e.g. ray://head:10001 or "
-                                      "auto); default: start a local Ray on this machine")
+    ap.add_argument("--address", help="with --engine ray: the Ray cluster to join (auto: the one this node belongs "
+                                      "to); default: start a local Ray on this machine")
     ap.add_argument("--workers", type=int, help="with --engine ray: model replicas (default 2)")
     ap.add_argument("--cpus-per-worker", type=float, help="with --engine ray: CPUs Ray reserves per replica (default 1)")
     a = ap.parse_args(argv)
@@ -65,6 +65,10 @@ def main(argv=None) -> int:
                                      progress=lambda i, n: bar.update(1))
         except RayMissingError as exc:
             print(exc, file=sys.stderr)
+            return 2
+        except ConnectionError as exc:
+            print(f"could not join the Ray cluster at {a.address}: {exc}. On a node of the cluster, "
+                  "--address auto finds it", file=sys.stderr)
             return 2
         where = f"Ray ({a.workers} workers{', ' + a.address if a.address else ', local'})"
     else:
