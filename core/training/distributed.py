@@ -44,7 +44,7 @@ import time
 import traceback
 from dataclasses import replace
 
-from core.training.run import CANCELLED, FAILED, FINAL_STATES, RunFolder
+from core.training.run import CANCELLED, DONE, FAILED, FINAL_STATES, RunFolder
 from core.training.settings import TrainSettings
 
 # set in the workers this launcher starts: they leave Ctrl-C to it (a terminal sends it to all of them)
@@ -129,7 +129,8 @@ def launch_local_workers(settings: TrainSettings, argv: list[str], log=print, po
             if stop["signal"] is not None:
                 stop_workers(procs)
                 shutil.rmtree(logs, ignore_errors=True)
-                run.update_status(state=CANCELLED, message=f"cancelled after epoch {run.epochs_done()}")
+                if run.read_status().get("state") != DONE:  # a finished model stays finished
+                    run.update_status(state=CANCELLED, message=f"cancelled after epoch {run.epochs_done()}")
                 print("cancelled", file=sys.stderr)
                 return 130
             codes = [p.poll() for p in procs]
@@ -138,6 +139,11 @@ def launch_local_workers(settings: TrainSettings, argv: list[str], log=print, po
                 # one worker gone: the others would wait for it in their next all-reduce forever
                 stop_workers(procs)
                 i, code = failed[0]
+                if run.read_status().get("state") == DONE:
+                    # the chief had already written the model and card: a worker failing on its way out
+                    # (after its share of the fit) takes nothing from them
+                    log(f"worker {i} stopped with exit code {code} after the run had finished")
+                    return 0
                 if run.read_status().get("state") != FAILED:
                     run.update_status(state=FAILED, message=f"worker {i} stopped with exit code {code}"
                                       + (f"; its log: {os.path.join(logs, f'worker-{i}.log')}" if i else ""))
@@ -153,6 +159,12 @@ def launch_local_workers(settings: TrainSettings, argv: list[str], log=print, po
         stop_workers(procs)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if settings.cleanup_data:
+            # here, once every worker has decoded it, not by the chief (the others may still be reading)
+            from core.training.finish import remove_extracted_upload
+
+            for folder in settings.data:
+                remove_extracted_upload(folder, log)
 
 
 def stop_workers(procs: list[subprocess.Popen], grace_s: float = 10.0) -> None:
@@ -184,6 +196,8 @@ def run_worker(settings: TrainSettings, resume: bool, index: int, count: int, lo
     # no XLA: the CPU build's XLA compilation of the all-reduce is not what the one-process run measured
     setup = (strategy, False, f"{count} workers (MultiWorkerMirroredStrategy), {describe_worker_device()}")
     chief = index == 0
+    # an uploaded dataset's temporary folder is removed by the launcher once every worker has read it
+    settings = replace(settings, cleanup_data=False)
     run = RunFolder(settings.out)
     scratch = None
     try:
@@ -191,7 +205,7 @@ def run_worker(settings: TrainSettings, resume: bool, index: int, count: int, lo
             scratch = tempfile.mkdtemp(prefix=f"busseg-worker{index}-")
             if resume:
                 copy_resume_files(run.path, scratch)
-            settings = replace(settings, out=scratch, cleanup_data=False)
+            settings = replace(settings, out=scratch)
         train(settings, resume, log if chief else quiet, setup=setup, finish=chief)
         return 0
     except Exception as exc:
