@@ -127,7 +127,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         results.append(bench_plain(a.weights, files, os.path.join(tmp, "plain")))
         # one local Ray for both Ray runs, as a cluster would be: started once, not timed
-        ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
+        ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
                  runtime_env=local_runtime_env())
         try:
             # Ray's first dataset in a session pays one-off costs (its worker pool, Ray Data's set-up) that a

@@ -120,7 +120,8 @@ def local_ray():
     ray = require_ray()
     from core.inference.ray_batch import local_runtime_env
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env=local_runtime_env())
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env=local_runtime_env())
     try:
         yield ray
     finally:

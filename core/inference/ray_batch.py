@@ -84,10 +84,18 @@ class SegmentImages:
     "row": (B,) JSON of the CSV row, "png": (B,) mask PNG bytes, empty when the file failed}``.
     """
 
-    def __init__(self, model_ref: list, threshold: float | None, pixel_spacing_mm: float | None):
+    def __init__(self, model_ref: list, threshold: float | None, pixel_spacing_mm: float | None,
+                 threads: int | None = None):
         import ray
 
         from core.inference.predictor import Predictor
+
+        if threads:
+            # TensorFlow would otherwise size its pool to the whole node: with one worker per core, a
+            # 16-core node would run 256 threads. Set before the first TensorFlow operation of this process.
+            import tensorflow as tf
+
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
 
         # the model arrives as bytes through the object store: a cluster node need not hold the driver's
         # weights folder. (The reference is wrapped in a list so Ray hands it over unresolved and the
@@ -153,7 +161,8 @@ def start_ray(address: str | None, num_cpus: int | None = None) -> bool:
     if address:
         ray.init(address=address, **quiet)
     else:
-        ray.init(num_cpus=num_cpus, runtime_env=local_runtime_env(), **quiet)
+        # "local": a Ray of its own, even where `ray start` left a cluster (or its address file) on this machine
+        ray.init(address="local", num_cpus=num_cpus, runtime_env=local_runtime_env(), **quiet)
     logging.getLogger("ray.data").setLevel(logging.ERROR)
     return True
 
@@ -187,7 +196,8 @@ def predict_files_ray(weights: str, files: list[str], out_dir: str, threshold: f
         table = ray.data.from_items([{"index": i, "path": os.path.abspath(p)} for i, p in enumerate(files)],
                                     override_num_blocks=block_count(len(files), workers))
         model_ref = ray.put(model_files(weights))
-        results = table.map_batches(SegmentImages, fn_constructor_args=([model_ref], threshold, pixel_spacing_mm),
+        results = table.map_batches(SegmentImages, fn_constructor_args=([model_ref], threshold, pixel_spacing_mm,
+                                                                          max(1, round(cpus_per_worker))),
                                     compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=cpus_per_worker,
                                     batch_size=BATCH_SIZE, batch_format="numpy")
         rows: list[dict | None] = [None] * len(files)
