@@ -76,3 +76,25 @@ def test_the_plain_engine_never_imports_ray():
     code = "import sys, core.predict, core.inference.batch; print('ray' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_paths_are_cut_into_about_one_batch_per_piece_with_a_cap():
+    from core.inference.ray_batch import BATCH_SIZE, block_count
+
+    assert block_count(1, 2) == 1
+    assert block_count(BATCH_SIZE * 5, 2) == 5
+    assert block_count(1_000_000, 4) == 64  # 16 per worker: a piece costs Ray a task
+
+
+def test_mask_writer_writes_every_mask_and_a_failed_write_fails_the_run(tmp_path):
+    from core.inference.ray_batch import MaskWriter
+
+    with MaskWriter(str(tmp_path)) as writer:
+        for i in range(50):
+            writer.write(f"m{i}", b"png")
+    assert sorted(os.listdir(tmp_path)) == sorted(f"m{i}_pred.png" for i in range(50))
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    with pytest.raises(OSError):
+        with MaskWriter(str(blocked)) as writer:
+            writer.write("x", b"png")
