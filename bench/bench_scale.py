@@ -87,18 +87,23 @@ def cluster_model(plain: dict, ray1: dict, ray2: dict, driver_rate: float) -> tu
                 "the machine was busy); rerun, with more --copies"], {}
     per_worker = ray1["steady_images_per_s"]
     machine = ray2["steady_images_per_s"]
+    cores = os.cpu_count() or 2
     startup = max(ray1["startup_s"], ray2["startup_s"])
-    overhead_ms = 1000 * (1 / per_worker - 1 / plain["steady_images_per_s"])
+    # the same cores with and without Ray: what Ray adds (or saves) per image once running
+    overhead_ms = 1000 * (1 / machine - 1 / plain["steady_images_per_s"])
+    efficiency = machine / (2 * per_worker)
     lines = [
-        "cluster estimate: K machines like this one (2 cores), 2 Ray workers each, one driver",
-        f"  measured here: plain {plain['steady_images_per_s']:.1f} img/s; one Ray worker {per_worker:.1f} img/s "
-        f"(Ray's cost per image {overhead_ms:+.1f} ms against plain); one machine, 2 workers {machine:.1f} img/s; "
-        f"start-up (Ray, actors, TensorFlow import, model load) {startup:.1f} s; driver ceiling {driver_rate:.0f} img/s",
-        "  model: time(N images, K machines) = start-up + N / min(K x machine rate, driver ceiling)",
-        "  assumes: workers scale linearly across machines (no shared state between them, results are a few kB "
-        "per image); the shared storage serves the inputs at least as fast (BUSI PNGs are about 0.2 MB each);",
-        "           start-up is paid once per run, in parallel on each machine; machines of another size scale "
-        "with their cores (the measured rate is per 2 cores)",
+        f"cluster estimate: K machines like this one ({cores} cores), 2 Ray workers of 1 CPU each per machine, "
+        "one driver",
+        f"  measured here: plain engine {plain['steady_images_per_s']:.1f} img/s; one Ray worker (1 CPU) "
+        f"{per_worker:.1f} img/s; two workers {machine:.1f} img/s ({efficiency:.0%} of twice one); Ray against plain on "
+        f"the same cores {overhead_ms:+.1f} ms per image; start-up (actors, TensorFlow import, model load) "
+        f"{startup:.1f} s; one driver takes in at most {driver_rate:.0f} img/s",
+        "  model: time(N images, K machines) = start-up + N / min(K x two-worker rate, driver ceiling)",
+        "  assumes: machines add up linearly (workers share nothing; each result is a few kB); the shared storage "
+        "serves the inputs that fast (BUSI PNGs are about 0.2 MB: 1,000 img/s is about 200 MB/s);",
+        "           start-up is paid once per run, on all machines at once; a machine with C cores runs C workers "
+        f"at about C x {per_worker:.1f} x {efficiency:.2f} img/s",
     ]
     estimates = {}
     for k in (1, 2, 4, 8, 16, 32, 64):
