@@ -4,7 +4,7 @@
 
 Every engine segments the same list: the shipped samples/busi images repeated until there are --copies
 images. For each it prints the wall time of the whole command's work (model load included), the
-fixed start-up cost and the steady rate once started (for Ray, from a one-batch run and a full run).
+fixed start-up cost and the steady rate once started.
 It then states, from these figures, what a cluster of K machines like this one would reach, and the
 model and assumptions behind that estimate.
 """
@@ -42,23 +42,31 @@ def bench_plain(weights: str, files: list[str], out: str) -> dict:
 
 
 def bench_ray(weights: str, files: list[str], out: str, workers: int) -> dict:
-    """Two runs on the same local Ray: one batch per worker, then all the files. Their difference gives the
-    steady rate without the fixed cost (actors start, TensorFlow imports, the model loads and warms up),
-    which then follows from the long run: wall = start-up + n / rate."""
-    from core.inference.ray_batch import BATCH_SIZE, predict_files_ray
+    """One run on the already started local Ray, timed from the workers' own clocks (one machine).
 
-    def timed(subset: list[str], folder: str) -> float:
-        t0 = time.perf_counter()
-        predict_files_ray(weights, subset, folder, workers=workers)
-        return time.perf_counter() - t0
+    Start-up: from the call until every worker has started its first image (Ray starts the actors, each
+    imports TensorFlow, loads the model and warms it up). Steady rate: the images started after that,
+    over the time from then to the last image's end, Ray's scheduling between batches included. Busy
+    rate: one worker's images per second inside segment_file alone; the gap to the steady rate per
+    worker is what Ray costs per image.
+    """
+    from core.inference.ray_batch import predict_files_ray
 
-    small = files[:BATCH_SIZE * workers]
-    t_small = timed(small, out + "-small")
-    t_all = timed(files, out)
-    rate = (len(files) - len(small)) / (t_all - t_small) if t_all > t_small else float("nan")
-    return {"engine": "ray", "workers": workers, "n": len(files), "wall_s": t_all,
-            "startup_s": t_all - len(files) / rate, "steady_images_per_s": rate,
-            "images_per_s": len(files) / t_all, "small_run": {"n": len(small), "wall_s": t_small}}
+    stats: dict = {}
+    predict_files_ray(weights, files, out, workers=workers, stats=stats)
+    images = stats["images"]
+    first_by_worker: dict[int, float] = {}
+    for start, _, worker in images:
+        first_by_worker[worker] = min(start, first_by_worker.get(worker, start))
+    ready = max(first_by_worker.values())
+    after = [(start, sec) for start, sec, _ in images if start >= ready]
+    span = max(start + sec for start, sec in after) - ready
+    busy = sum(sec for _, sec in after)
+    steady = len(after) / span
+    return {"engine": "ray", "workers": workers, "workers_seen": len(first_by_worker), "n": len(files),
+            "wall_s": stats["wall_s"], "startup_s": ready, "steady_images_per_s": steady,
+            "images_per_s": len(files) / stats["wall_s"], "busy_images_per_s_per_worker": len(after) / busy,
+            "ray_ms_per_image_per_worker": 1000 * (span * workers - busy) / len(after)}
 
 
 def bench_driver_writes(files: list[str], out: str) -> float:
@@ -147,8 +155,13 @@ def main(argv=None) -> int:
           f"{len(files)} images ({os.path.basename(a.weights)}), the samples repeated")
     for r in results:
         name = "plain" if r["engine"] == "plain" else f"Ray, {r['workers']} worker{'s' if r['workers'] > 1 else ''}"
+        busy = (f" (each worker {r['busy_images_per_s_per_worker']:.1f} img/s while busy; Ray between "
+                f"batches {r['ray_ms_per_image_per_worker']:.1f} ms per image)" if r["engine"] == "ray" else "")
         print(f"{name:<16} wall {r['wall_s']:6.1f} s = {r['images_per_s']:5.1f} img/s overall; "
-              f"start-up {r['startup_s']:5.1f} s, then {r['steady_images_per_s']:5.1f} img/s")
+              f"start-up {r['startup_s']:5.1f} s, then {r['steady_images_per_s']:5.1f} img/s{busy}")
+        if r.get("workers_seen", r["workers"]) < r["workers"]:
+            print(f"  only {r['workers_seen']} of {r['workers']} workers got images before the work ran out: "
+                  "too few --copies for this figure")
     lines, model = cluster_model(*results, driver_rate)
     print("\n".join(lines))
     if a.json:

@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 
 import numpy as np
 
@@ -105,13 +106,17 @@ class SegmentImages:
         self.pixel_spacing_mm = pixel_spacing_mm
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        rows, pngs = [], []
+        rows, pngs, started, seconds = [], [], [], []
         for path in batch["path"]:
+            started.append(time.time())  # wall clock: comparable with the driver's on one machine (the benchmark)
+            t0 = time.perf_counter()
             row, png = segment_file(self.predictor, str(path), self.threshold, self.pixel_spacing_mm)
+            seconds.append(time.perf_counter() - t0)
             rows.append(json.dumps(row))
             pngs.append(png or b"")
         return {"index": np.asarray(batch["index"]), "row": np.array(rows, dtype=object),
-                "png": np.array(pngs, dtype=object)}
+                "png": np.array(pngs, dtype=object), "started": np.array(started), "seconds": np.array(seconds),
+                "worker": np.full(len(rows), os.getpid())}
 
 
 class MaskWriter:
@@ -179,11 +184,16 @@ def local_runtime_env() -> dict:
 
 def predict_files_ray(weights: str, files: list[str], out_dir: str, threshold: float | None = None,
                       pixel_spacing_mm: float | None = None, workers: int = 2, address: str | None = None,
-                      cpus_per_worker: float = 1, progress=None) -> list[dict]:
+                      cpus_per_worker: float = 1, progress=None, stats: dict | None = None) -> list[dict]:
     """Segment ``files`` on Ray with ``workers`` model replicas; write masks and predictions.csv into out_dir.
 
-    Returns the CSV rows in input order, as ``core.inference.batch.predict_files`` does.
+    Returns the CSV rows in input order, as ``core.inference.batch.predict_files`` does. ``stats``, when
+    given, receives where the time went (bench/bench_scale.py): ``images``, one (start, seconds, worker)
+    per image, start in seconds from the call, seconds inside segment_file, worker a process id; and
+    ``wall_s``.
     """
+    t_start = time.perf_counter()
+    t_start_wall = time.time()
     ray = import_ray()
     os.makedirs(out_dir, exist_ok=True)
     stems = output_stems(files)
@@ -201,8 +211,10 @@ def predict_files_ray(weights: str, files: list[str], out_dir: str, threshold: f
                                     compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=cpus_per_worker,
                                     batch_size=BATCH_SIZE, batch_format="numpy")
         rows: list[dict | None] = [None] * len(files)
+        timings = []
         with MaskWriter(out_dir) as writer:
             for done, out in enumerate(results.iter_rows(), start=1):
+                timings.append((float(out["started"]) - t_start_wall, float(out["seconds"]), int(out["worker"])))
                 i = int(out["index"])
                 rows[i] = {**json.loads(out["row"]), "file": files[i]}
                 if out["png"]:
@@ -216,4 +228,6 @@ def predict_files_ray(weights: str, files: list[str], out_dir: str, threshold: f
     if missing:  # Ray retries failed tasks itself; a row still missing here is a bug, not a bad image
         raise RuntimeError(f"Ray returned no result for {len(missing)} files, e.g. {missing[0]}")
     write_predictions_csv(out_dir, rows)
+    if stats is not None:
+        stats.update(images=timings, wall_s=time.perf_counter() - t_start)
     return rows
