@@ -214,7 +214,8 @@ def predict_files_ray(weights: str, files: list[str], out_dir: str, threshold: f
         timings = []
         with MaskWriter(out_dir) as writer:
             for done, out in enumerate(results.iter_rows(), start=1):
-                timings.append((float(out["started"]) - t_start_wall, float(out["seconds"]), int(out["worker"])))
+                if stats is not None:
+                    timings.append((float(out["started"]) - t_start_wall, float(out["seconds"]), int(out["worker"])))
                 i = int(out["index"])
                 rows[i] = {**json.loads(out["row"]), "file": files[i]}
                 if out["png"]:
