@@ -13,6 +13,9 @@ its own test split at the original image resolution.
 
 SIGTERM or Ctrl-C stops the run after the current batch and marks it
 "cancelled"; nothing outside RUN_DIR is ever written.
+
+``--workers N`` (or TF_CONFIG in the environment) trains on several workers:
+core.training.distributed.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import sys
 import traceback
 
 from core import runtime  # noqa: F401  (quiets TensorFlow before import)
+from core.training.distributed import run_distributed, worker_task
 from core.training.loop import _install_signal_handlers
 from core.training.run import CANCELLED, FAILED, RunFolder
 from core.training.settings import parse_args
@@ -28,6 +32,8 @@ from core.training.trainer import train
 
 def main(argv=None) -> int:
     settings, resume = parse_args(argv)
+    if settings.workers > 1 or worker_task() is not None:
+        return run_distributed(settings, resume, list(argv if argv is not None else sys.argv[1:]))
     _install_signal_handlers()
     run = RunFolder(settings.out)
     try:

@@ -162,3 +162,29 @@ def us_dicom_bytes(gray: np.ndarray, spacing=(0.1, 0.1), region=None) -> bytes:
     buf = io.BytesIO()
     ds.save_as(buf, enforce_file_format=True)
     return buf.getvalue()
+
+
+def require_ray():
+    """Ray, or skip the test with the reason; in CI (CI=true) fail instead, so the Ray checks cannot silently
+    vanish (.ci/run installs requirements-scale.txt), as the browser test does for Chromium."""
+    try:
+        import ray
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("ray is not installed; .ci/run should have installed requirements-scale.txt")
+        pytest.skip("ray not installed (pip install -r requirements-scale.txt)")
+    return ray
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """One small local Ray for a whole test module (starting one costs seconds), shut down after it."""
+    ray = require_ray()
+    from core.inference.ray_batch import local_runtime_env
+
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env=local_runtime_env())
+    try:
+        yield ray
+    finally:
+        ray.shutdown()

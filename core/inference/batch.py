@@ -1,13 +1,17 @@
 """Batch prediction: segment many image files into mask PNGs and one CSV (``python -m core.predict``).
 
-
-The command line and its options are documented in core/predict.py; this module does the work, so the
-pages, the command and the benchmarks share one path.
+The command line and its options are documented in core/predict.py. This module owns the pieces both engines
+share: the input walk, the output stems (decided for every file before any is segmented, so they do not depend on
+which files fail or on the order a cluster finishes them), ``segment_file`` (one file to its CSV row and its output
+files: the mask PNG, and for a DICOM input a DICOM Segmentation over it), and the writers. The plain engine is
+``predict_files``; the Ray engine (``core.inference.ray_batch``) calls the same ``segment_file`` on its workers, so
+the two give the same results by construction.
 """
 from __future__ import annotations
 
 import csv
 import os
+from dataclasses import dataclass, field
 
 from core import runtime  # noqa: F401
 from core.analysis.measure import measure
@@ -18,6 +22,9 @@ from core.inference.predictor import Predictor, lesion_mask, mask_at
 CSV_FIELDS = ["file", "width", "height", "lesion_area_px", "lesion_area_mm2", "lesion_count",
               "longest_diameter_px", "lesion_score", "gated", "malignancy_calibrated", "malignancy_band", "threshold",
               "edited", "inference_ms", "dicom_seg", "error"]
+# columns that measure this run's speed rather than the image: they differ between engines and runs
+TIMING_FIELDS = ("inference_ms",)
+MASK_SUFFIX, SEG_SUFFIX, REPORT_SUFFIX = "_pred.png", "_seg.dcm", "_report.pdf"
 
 
 def collect_inputs(inputs: list[str]) -> list[str]:
@@ -46,6 +53,27 @@ def unique_stem(path: str, used: set[str]) -> str:
     return out
 
 
+def output_stems(files: list[str]) -> list[str]:
+    """One output stem per file, in input order. A file that later fails keeps its stem, so the other
+    files' output names never depend on which files were readable."""
+    used: set[str] = set()
+    return [unique_stem(path, used) for path in files]
+
+
+def mask_path(out_dir: str, stem: str) -> str:
+    return os.path.join(out_dir, f"{stem}{MASK_SUFFIX}")
+
+
+@dataclass
+class Segmented:
+    """One file's results. files: output suffix (MASK_SUFFIX, SEG_SUFFIX, REPORT_SUFFIX) -> bytes, empty when the
+    file failed. reported: (analysis, view) for the batch report, when a report was asked for."""
+
+    row: dict
+    files: dict[str, bytes] = field(default_factory=dict)
+    reported: tuple | None = None
+
+
 def _read(path: str) -> bytes:
     try:
         with open(path, "rb") as fh:
@@ -54,81 +82,113 @@ def _read(path: str) -> bytes:
         raise ImageReadError(f"{os.path.basename(path)}: cannot be opened ({exc.strerror}).") from exc
 
 
-def predict_files(predictor: Predictor, files: list[str], out_dir: str, threshold: float | None = None,
-                  pixel_spacing_mm: float | None = None, progress=None, report: bool = False) -> list[dict]:
-    """Segment each file; write masks, DICOM Segmentations for DICOM inputs, predictions.csv and (report=True)
-    the PDF reports into out_dir. Returns the CSV rows."""
-    from core.files import write_bytes_atomic
-
-    os.makedirs(out_dir, exist_ok=True)
+def segment_file(predictor: Predictor, path: str, threshold: float | None = None,
+                 pixel_spacing_mm: float | None = None, data: bytes | None = None, report: bool = False) -> Segmented:
+    """One image file -> its CSV row and output files. ``data``: the file's bytes when the caller has read them.
+    Never raises for a bad file: the row's ``error`` says what went wrong."""
     threshold = predictor.threshold if threshold is None else threshold
-    rows, used, reported = [], set(), []
-    for i, path in enumerate(files):
-        row = {"file": path, "threshold": threshold, "edited": False, "dicom_seg": "", "error": ""}
-        try:
-            data = _read(path)
-            img = decode_image(data, os.path.basename(path))
-            pred = predictor.predict(img.gray)
-            mask = lesion_mask(pred.probability, threshold, predictor.decision)
-            score = lesion_score(pred.probability, threshold)
-            malignancy = calibrate(pred.malignancy, predictor.decision.platt) if mask.any() else None
-            spacing = img.pixel_spacing_mm or ((pixel_spacing_mm, pixel_spacing_mm) if pixel_spacing_mm else None)
-            m = measure(mask, spacing)
-            stem = unique_stem(path, used)
-            write_bytes_atomic(os.path.join(out_dir, f"{stem}_pred.png"), encode_png(mask.astype("uint8") * 255))
-            if is_dicom(data, path):
-                row["dicom_seg"] = _write_seg(predictor, data, mask, os.path.join(out_dir, f"{stem}_seg.dcm"))
-            if report:
-                reported.append(_write_report(predictor, img, pred, data if is_dicom(data, path) else None, threshold,
-                                              pixel_spacing_mm, os.path.join(out_dir, f"{stem}_report.pdf")))
-            row.update(width=img.width, height=img.height, lesion_area_px=m.area_px,
+    out = Segmented({"file": path, "threshold": threshold, "edited": False, "dicom_seg": "", "error": ""})
+    try:
+        data = _read(path) if data is None else data
+        img = decode_image(data, os.path.basename(path))
+        pred = predictor.predict(img.gray)
+        mask = lesion_mask(pred.probability, threshold, predictor.decision)
+        score = lesion_score(pred.probability, threshold)
+        malignancy = calibrate(pred.malignancy, predictor.decision.platt) if mask.any() else None
+        spacing = img.pixel_spacing_mm or ((pixel_spacing_mm, pixel_spacing_mm) if pixel_spacing_mm else None)
+        m = measure(mask, spacing)
+        out.files[MASK_SUFFIX] = encode_png(mask.astype("uint8") * 255)
+        dicom = data if is_dicom(data, path) else None
+        if dicom is not None:
+            out.row["dicom_seg"] = _segmentation(predictor, dicom, mask, out.files)
+        if report:
+            out.reported = _report(predictor, img, pred, dicom, threshold, pixel_spacing_mm, out.files)
+        out.row.update(width=img.width, height=img.height, lesion_area_px=m.area_px,
                        lesion_area_mm2="" if m.area_mm2 is None else round(m.area_mm2, 3),
                        lesion_count=m.lesion_count,
                        longest_diameter_px="" if m.longest_diameter_px is None else round(m.longest_diameter_px, 2),
-                       lesion_score=round(score, 4), gated=bool(mask_at(pred.probability, threshold).any() and not mask.any()),
+                       lesion_score=round(score, 4),
+                       gated=bool(mask_at(pred.probability, threshold).any() and not mask.any()),
                        malignancy_calibrated="" if malignancy is None else round(malignancy, 4),
                        malignancy_band="" if malignancy is None else malignancy_band(malignancy),
                        inference_ms=round(pred.inference_ms, 2))
-        except ImageReadError as exc:
-            row["error"] = str(exc)
-        except Exception as exc:  # one bad file must not stop the batch
-            row["error"] = f"{os.path.basename(path)}: {type(exc).__name__}: {exc}"
-        rows.append(row)
-        if progress:
-            progress(i + 1, len(files))
-    with open(os.path.join(out_dir, "predictions.csv"), "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=CSV_FIELDS, extrasaction="ignore")
-        w.writeheader()
-        w.writerows(rows)
-    if reported:
-        from core.report.pdf import batch_report
-
-        write_bytes_atomic(os.path.join(out_dir, "report.pdf"),
-                           batch_report(reported, threshold, predictor.card, os.path.basename(predictor.path)))
-    return rows
+    except ImageReadError as exc:
+        out.row["error"], out.files = str(exc), {}
+    except Exception as exc:  # one bad file must not stop the batch
+        out.row["error"], out.files = f"{os.path.basename(path)}: {type(exc).__name__}: {exc}", {}
+    return out
 
 
-def _write_seg(predictor: Predictor, source: bytes, mask, path: str) -> str:
-    """Writes the DICOM Segmentation; returns its file name, or why it was not written."""
-    from core.files import write_bytes_atomic
+def _segmentation(predictor: Predictor, source: bytes, mask, files: dict[str, bytes]) -> str:
+    """Adds the DICOM Segmentation to files; returns what the CSV says: 'written', or why it was not."""
     from core.report.dicomseg import DicomSegError, segmentation_bytes
 
     try:
-        write_bytes_atomic(path, segmentation_bytes(source, mask, model_name=os.path.basename(predictor.path)))
+        files[SEG_SUFFIX] = segmentation_bytes(source, mask, model_name=os.path.basename(predictor.path))
     except DicomSegError as exc:
         return f"not written: {exc}"
-    return os.path.basename(path)
+    return "written"
 
 
-def _write_report(predictor: Predictor, img, pred, dicom: bytes | None, threshold: float,
-                  pixel_spacing_mm: float | None, path: str):
-    """Writes the image's PDF report (as the Segment page makes it); returns (analysis, view) for the batch's."""
+def _report(predictor: Predictor, img, pred, dicom: bytes | None, threshold: float, pixel_spacing_mm: float | None,
+            files: dict[str, bytes]):
+    """Adds the image's PDF report (as the Segment page makes it) to files; returns (analysis, view) for the batch's."""
     from core.analysis import segment as an
-    from core.files import write_bytes_atomic
     from core.report.pdf import image_report
 
     a = an.Analysis(img.name, img, pred.probability, pred.malignancy, pred.inference_ms,
                     decision=predictor.decision, dicom=dicom)
     v = an.view_at(a, threshold, pixel_spacing_mm)
-    write_bytes_atomic(path, image_report(a, v, threshold, predictor.card, os.path.basename(predictor.path)))
+    files[REPORT_SUFFIX] = image_report(a, v, threshold, predictor.card, os.path.basename(predictor.path))
     return a, v
+
+
+def write_output(out_dir: str, stem: str, suffix: str, data: bytes) -> None:
+    from core.files import write_bytes_atomic
+
+    write_bytes_atomic(os.path.join(out_dir, f"{stem}{suffix}"), data)
+
+
+def write_outputs(out_dir: str, stem: str, files: dict[str, bytes], row: dict) -> None:
+    """Writes one file's outputs; the CSV names the DICOM Segmentation's file."""
+    for suffix, data in files.items():
+        write_output(out_dir, stem, suffix, data)
+    if SEG_SUFFIX in files:
+        row["dicom_seg"] = f"{stem}{SEG_SUFFIX}"
+
+
+def write_mask(out_dir: str, stem: str, png: bytes) -> None:
+    write_output(out_dir, stem, MASK_SUFFIX, png)
+
+
+def write_predictions_csv(out_dir: str, rows: list[dict]) -> str:
+    path = os.path.join(out_dir, "predictions.csv")
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=CSV_FIELDS, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def predict_files(predictor: Predictor, files: list[str], out_dir: str, threshold: float | None = None,
+                  pixel_spacing_mm: float | None = None, progress=None, report: bool = False) -> list[dict]:
+    """Segment each file in this process; write masks, DICOM Segmentations for DICOM inputs, predictions.csv and
+    (report=True) the PDF reports, one per image and report.pdf for the batch, into out_dir. Returns the CSV rows."""
+    os.makedirs(out_dir, exist_ok=True)
+    rows, reported = [], []
+    for i, (path, stem) in enumerate(zip(files, output_stems(files))):
+        result = segment_file(predictor, path, threshold, pixel_spacing_mm, report=report)
+        write_outputs(out_dir, stem, result.files, result.row)
+        if result.reported:
+            reported.append(result.reported)
+        rows.append(result.row)
+        if progress:
+            progress(i + 1, len(files))
+    write_predictions_csv(out_dir, rows)
+    if reported:
+        from core.report.pdf import batch_report
+
+        threshold = predictor.threshold if threshold is None else threshold
+        write_output(out_dir, "report", ".pdf", batch_report(reported, threshold, predictor.card,
+                                                             os.path.basename(predictor.path)))
+    return rows

@@ -60,6 +60,9 @@ class TrainSettings:
     # as are fitted. None: every image once per epoch.
     dataset_weights: dict[str, float] | None = None
     name: str = "model"
+    # training processes, each with its own copy of the network, synchronised after every batch
+    # (core.training.distributed); 1 is the ordinary single-process run
+    workers: int = 1
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -126,7 +129,12 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
     ap.add_argument("--cleanup-data", action="store_true",
                     help="delete DATA after decoding (only a temporary folder made from an uploaded zip)")
     ap.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.keras")
+    ap.add_argument("--workers", type=int, default=default("workers"),
+                    help="train on N workers (MultiWorkerMirroredStrategy): N local processes, or one per host "
+                         "when TF_CONFIG is set (docs/scale.md)")
     a = ap.parse_args(argv)
+    if a.workers < 1:
+        ap.error("--workers must be at least 1")
     if a.fit_on == "train+val" and a.lr_schedule == "plateau":
         # a refit trains on the validation images, so a plateau schedule would follow an in-sample curve
         ap.error("--lr-schedule plateau follows the validation curve, and a train+val refit trains on the "
@@ -141,5 +149,5 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
                       dataset_weights=dataset_weights or None, init_weights=a.init_weights, split_from=a.split_from,
                       max_cases=a.max_cases, name=a.name, compare_with=a.compare_with, cleanup_data=a.cleanup_data,
                       lr_schedule=a.lr_schedule, fit_on=a.fit_on, fixed_threshold=a.fixed_threshold,
-                      extra={"argv": list(argv if argv is not None else sys.argv[1:])})
+                      workers=a.workers, extra={"argv": list(argv if argv is not None else sys.argv[1:])})
     return s, a.resume

@@ -25,8 +25,19 @@ def fresh_model(settings: TrainSettings, log=print):
     return build_unet((settings.image_size, settings.image_size, 1), settings.base_filters, settings.depth)
 
 
-def train(settings: TrainSettings, resume: bool = False, log=print) -> dict:
-    """Run (or resume) training into settings.out. Returns the model card."""
+def multi_worker(strategy) -> bool:
+    import tensorflow as tf
+
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def train(settings: TrainSettings, resume: bool = False, log=print, setup=None, finish: bool = True) -> dict | None:
+    """Run (or resume) training into settings.out. Returns the model card.
+
+    ``setup``: (strategy, jit_compile, device description) when the caller made the strategy itself (a
+    multi-worker run, core.training.distributed); default ``runtime.training_setup()``. ``finish=False``
+    stops after the fit and returns None: a non-chief worker neither scores nor writes a model.
+    """
     import keras
 
     from core.model.unet import compile_model
@@ -35,7 +46,7 @@ def train(settings: TrainSettings, resume: bool = False, log=print) -> dict:
     started = time.time()
     if resume and os.path.exists(run.settings):
         saved = read_json(run.settings, {})
-        saved.update(epochs=settings.epochs, out=settings.out)
+        saved.update(epochs=settings.epochs, out=settings.out, workers=settings.workers)
         extra = settings.extra
         settings = TrainSettings.from_saved(saved)
         settings.extra = {**saved.get("extra", {}), **extra}
@@ -53,7 +64,7 @@ def train(settings: TrainSettings, resume: bool = False, log=print) -> dict:
         raise KeyboardInterrupt
     if len(arrays["train"].keys) == 0 or len(arrays["val"].keys) == 0:
         raise ValueError("the split left no training or validation images; add more data")
-    strategy, jit, device = runtime.training_setup()
+    strategy, jit, device = setup or runtime.training_setup()
     log(f"training on {device}: train {len(arrays['train'].keys)}, val {len(arrays['val'].keys)}, "
         f"test {len(arrays['test'].keys)} images; fitting on {settings.fit_on} ({len(arrays['fit'].keys)} images)")
     initial_epoch = 0
@@ -90,8 +101,12 @@ def train(settings: TrainSettings, resume: bool = False, log=print) -> dict:
     run.update_status(state="training", epoch=initial_epoch, epochs=settings.epochs, device=device, message="")
     if initial_epoch < settings.epochs:
         if strategy.num_replicas_in_sync > 1:
-            # Several GPUs: fit's distributed tf.data pipeline splits each batch across them, which
-            # train_on_batch would not (every GPU would run the whole batch).
+            # Several GPUs or workers: fit's distributed tf.data pipeline splits each batch across them, which
+            # train_on_batch would not (every replica would run the whole batch).
+            if multi_worker(strategy):
+                from core.training.distributed import build_before_multi_worker_fit
+
+                build_before_multi_worker_fit(model, train_batches[0])
             model.fit(as_keras_dataset(train_batches), validation_data=as_keras_dataset(val_batches),
                       epochs=settings.epochs, initial_epoch=initial_epoch, callbacks=callbacks, verbose=0)
         else:
@@ -99,6 +114,8 @@ def train(settings: TrainSettings, resume: bool = False, log=print) -> dict:
     if _Cancel.requested:
         run.update_status(state=CANCELLED, message=f"cancelled after epoch {run.epochs_done()}")
         raise KeyboardInterrupt
+    if not finish:
+        return None
     card = finalize(run, settings, loaded_split, report, device, started, log)
     run.update_status(state=DONE, message="finished", test_metrics={k: v for k, v in card["test_metrics"].items()
                                                                     if k != "per_class"})

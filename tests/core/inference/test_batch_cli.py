@@ -69,3 +69,17 @@ def test_dicom_gets_a_seg_and_report_writes_pdfs(tmp_path, tiny_model_path):
         assert (out / name).read_bytes().startswith(b"%PDF")
     text = PdfReader(io.BytesIO((out / "us_report.pdf").read_bytes())).pages[0].extract_text()
     assert f"{area:,} px" in text and "not a diagnosis" in text
+
+
+def test_stems_are_decided_for_every_file_before_any_is_segmented(tmp_path, tiny_model_path):
+    from core.inference.batch import output_stems
+
+    assert output_stems(["a/x.png", "b/x.png", "c/y.png", "d/x.jpg"]) == ["x", "x_2", "y", "x_3"]
+    # a file that fails keeps its stem, so the other masks' names do not depend on which files were readable
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "x.png").write_bytes(b"\x89PNG broken")
+    Image.fromarray(synthetic_case(40, 40, seed=3)[0]).save(tmp_path / "b" / "x.png")
+    out = tmp_path / "out"
+    assert main([str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(out), "--weights", tiny_model_path]) == 0
+    assert sorted(os.listdir(out)) == ["predictions.csv", "x_2_pred.png"]
