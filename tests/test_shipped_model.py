@@ -48,3 +48,26 @@ def test_sample_gallery_is_in_the_test_split_only(model):
     assert len(samples) == 12
     assert samples <= set(split["test"])
     assert not samples & (set(split["train"]) | set(split["val"]))
+
+
+def test_the_default_is_multi_centre_and_its_card_says_so_per_dataset():
+    card = read_card(MODEL)
+    by = card["test_metrics_by_dataset"]
+    assert set(by) == {"busi", "busbra"} and by["busi"]["n_normal"] > 5 and by["busbra"]["n_lesion"] > 100
+    for t in by.values():  # every headline figure with its interval
+        assert t["dice_mean_ci"] and t["malignancy_auc_ci"]
+    assert {(c["trained_on"], c["scored_on"]) for c in card["cross_centre"]} == {("BUSI", "BUS-BRA"), ("BUS-BRA", "BUSI")}
+    assert card["lesion_gate"]["min_score"] > card["threshold"]
+    assert card["malignancy_calibration"]["method"] == "platt" and "BUS-BRA" in card["citation"]
+    # MONAI-bundle-style metadata
+    assert card["modality"] == "US" and card["version"] and card["authors"] and card["license"]
+    assert card["network_data_format"]["inputs"]["image"]["spatial_shape"] == [256, 256]
+
+
+def test_the_readmes_figures_are_the_cards():
+    from core.cards.modelcard import headline_rows
+
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    for row in headline_rows(read_card(MODEL)):
+        line = "| " + " | ".join("—" if v is None else str(v) for v in row.values()) + " |"
+        assert line in readme, f"README lacks the card's row: {line}"

@@ -62,7 +62,7 @@ def test_home_lists_the_shipped_cards_known_limits(isolated_dirs):
     at = app()
     (limits,) = [e for e in at.expander if e.label == "Known limits of this model"]
     text = " ".join(str(m.value) for m in limits.markdown)
-    assert "Benign axillary lymph nodes are missed" in text and "Trained on BUSI only" in text
+    assert "Benign axillary lymph nodes are missed" in text and "Trained on two centres only" in text
     # the size breakdown is written from the card's own figures, so it shows the shipped model's large-lesion band
     large = shipped["test_metrics"]["by_size"][-1]
     assert f"{large['dice_mean']:.3f}" in text and "for lesions covering 10 % or more of the image" in text
