@@ -46,6 +46,8 @@ MULTI_CENTRE_LIMITATIONS = [
     "BUS-BRA holds no normal scans, so every false-alarm figure comes from BUSI's normal scans.",
     "The no-lesion gate was chosen on the validation split's normal scans, all from BUSI, which the starting model had "
     "trained on: on another centre's normal scans it may let more false alarms through.",
+    "On BUS-BRA's rarer scanners it does markedly worse than on the GE scanners most of its BUS-BRA images come from "
+    "(see 'By scanner'): few training images come from them.",
     "The malignancy estimate is calibrated on validation lesions of both datasets and worded in bands. On images from "
     "a hospital it never trained on it separates benign from malignant far less well (see the AUC above): it is a "
     "research estimate, not a diagnosis.",
@@ -207,6 +209,11 @@ def render_markdown(card: dict) -> str:
     rows = [_figure_row(name, v) for name, v in by_ds.items()] if len(by_ds) > 1 else []
     rows.append(_figure_row("all test images" if rows else "test split", t))
     lines += _table(FIGURE_HEADER, rows) + [""]
+    by_device = {k: v for k, v in (card.get("test_metrics_by_device") or {}).items() if k != "unknown"}
+    if by_device:
+        lines += ["### By scanner", "", "The test images whose layout names the scanner (BUS-BRA's). Few images of the "
+                  "rarer scanners: their intervals are wide, but a low figure there is a warning.", ""]
+        lines += _table(FIGURE_HEADER, [_figure_row(name, v) for name, v in by_device.items()]) + [""]
     cross = card.get("cross_centre") or []
     if cross:
         lines += ["### On a hospital it never saw", "",

@@ -122,6 +122,7 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
         "val_metrics_on_trained_images": refit,
         "test_metrics": test_summary,
         "test_metrics_by_dataset": test_by_dataset,
+        "test_metrics_by_device": summarise_by(test_rows, "device", conflicted),
         "val_metrics_by_dataset": summarise_by(score_predictions(val, threshold, decision), "dataset", conflicted) if val else {},
         "comparison": comparison,
         "speed": {"predict_path_ms_median": float(np.median(lat)) if lat else None,
