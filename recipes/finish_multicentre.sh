@@ -24,4 +24,4 @@ python3 tools/cross_centre.py "$RUNS/mc256/model.keras" --model "$RUNS/busbra_on
   --trained-on BUS-BRA --scored-on BUSI --data "$BUSI" \
   --note "the same network trained from scratch on BUS-BRA's training split alone, at 128x128 for CPU time (recipes/train_multicentre.sh step 2), on all 624 BUSI images we hold; BUS-BRA has no normal scans, so it has no gate"
 python3 tools/ship_default.py "$RUNS/mc256" --version 2.0.0 --recipe "bash recipes/train_multicentre.sh && bash recipes/finish_multicentre.sh"
-python3 bench/bench_predict.py --data "$BUSI" --data "$BUSBRA" --n 40 --update-card
+python3 -m bench.bench_predict --data "$BUSI" --data "$BUSBRA" --n 40 --update-card
