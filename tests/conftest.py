@@ -134,7 +134,6 @@ def us_dicom_bytes(gray: np.ndarray, spacing=(0.1, 0.1), region=None) -> bytes:
     """A small synthetic single-frame ultrasound DICOM (Ultrasound Image Storage) with patient, study and
     series, gray (H, W) uint8 as MONOCHROME2; spacing (row, col mm) as PixelSpacing, or region (dx, dy cm)
     as SequenceOfUltrasoundRegions, as core.data.imageio reads them."""
-    import pydicom
     from pydicom.dataset import FileDataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
@@ -152,6 +151,14 @@ def us_dicom_bytes(gray: np.ndarray, spacing=(0.1, 0.1), region=None) -> bytes:
     ds.SamplesPerPixel, ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 1, 8, 8, 7, 0
     ds.PhotometricInterpretation = "MONOCHROME2"
     ds.PixelData = np.ascontiguousarray(gray, np.uint8).tobytes()
+    return dicom_file_bytes(ds, spacing, region)
+
+
+def dicom_file_bytes(ds, spacing=None, region=None) -> bytes:
+    """A pydicom dataset as file bytes, with its pixel size given as PixelSpacing (row, col mm) and/or as an
+    ultrasound region's physical deltas (x, y cm), the two ways scanners record it."""
+    import pydicom
+
     if spacing:
         ds.PixelSpacing = list(spacing)
     if region:
@@ -162,6 +169,15 @@ def us_dicom_bytes(gray: np.ndarray, spacing=(0.1, 0.1), region=None) -> bytes:
     buf = io.BytesIO()
     ds.save_as(buf, enforce_file_format=True)
     return buf.getvalue()
+
+
+def copy_default_model(weights, name="twin") -> str:
+    """A second model in an isolated weights folder: the default's weights and card under another name."""
+    import shutil
+
+    for ext in (".keras", ".card.json"):
+        shutil.copy(weights / f"default{ext}", weights / f"{name}{ext}")
+    return str(weights / f"{name}.keras")
 
 
 def require_ray():

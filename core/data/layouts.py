@@ -164,11 +164,6 @@ def detect_layout(path: str) -> str:
     return roots[0][1]
 
 
-def scan_dataset(path: str) -> Dataset:
-    """Scan a folder holding one dataset, in any understood layout."""
-    return scan_datasets([path])
-
-
 def scan_datasets(paths: list[str]) -> Dataset:
     """Every dataset in these folders (dataset_roots) as one Dataset; its root names them all. Keys must not clash."""
     parts = [scan_busbra(root) if layout == "busbra" else scan_busi(root)

@@ -60,10 +60,6 @@ def output_stems(files: list[str]) -> list[str]:
     return [unique_stem(path, used) for path in files]
 
 
-def mask_path(out_dir: str, stem: str) -> str:
-    return os.path.join(out_dir, f"{stem}{MASK_SUFFIX}")
-
-
 @dataclass
 class Segmented:
     """One file's results. files: output suffix (MASK_SUFFIX, SEG_SUFFIX, REPORT_SUFFIX) -> bytes, empty when the
@@ -155,10 +151,6 @@ def write_outputs(out_dir: str, stem: str, files: dict[str, bytes], row: dict) -
         write_output(out_dir, stem, suffix, data)
     if SEG_SUFFIX in files:
         row["dicom_seg"] = f"{stem}{SEG_SUFFIX}"
-
-
-def write_mask(out_dir: str, stem: str, png: bytes) -> None:
-    write_output(out_dir, stem, MASK_SUFFIX, png)
 
 
 def write_predictions_csv(out_dir: str, rows: list[dict]) -> str:

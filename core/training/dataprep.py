@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,12 +23,6 @@ class Arrays:
     # (N,) relative chance of each image being drawn (dataset weights); None: each image once per epoch
     draw_weight: np.ndarray | None = None
 
-
-def _count(items) -> dict:
-    out: dict = {}
-    for i in items:
-        out[i] = out.get(i, 0) + 1
-    return out
 
 
 def prepare_data(settings: TrainSettings, run: RunFolder, log=print):
@@ -73,7 +68,7 @@ def prepare_data(settings: TrainSettings, run: RunFolder, log=print):
     dataset_of = {lc.case.key: lc.case.dataset for lc in loaded}
     write_manifest(run.split, split, {"dataset_root": os.path.basename(dataset.root), "seed": settings.seed,
                                       "near_duplicate_bits": NEAR_DUPLICATE_BITS,
-                                      "by_dataset": {side: dict(sorted(_count(dataset_of[k] for k in members).items()))
+                                      "by_dataset": {side: dict(sorted(Counter(dataset_of[k] for k in members).items()))
                                                      for side, members in split.items()}})
     by_key = {lc.case.key: lc for lc in loaded}
     conflicted = grouping.conflicted_keys

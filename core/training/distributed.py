@@ -188,6 +188,7 @@ def run_worker(settings: TrainSettings, resume: bool, index: int, count: int, lo
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     import tensorflow as tf
 
+    from core import runtime
     from core.training.trainer import train
 
     # first TensorFlow work of the process: the strategy sets up the collectives the cluster shares
@@ -195,7 +196,7 @@ def run_worker(settings: TrainSettings, resume: bool, index: int, count: int, lo
     patch_keras_multi_worker_mean()
     # XLA stays off: each step now holds the cross-worker all-reduce, and the plain graph is the form of
     # that step tested here (tests/core/training/test_distributed.py)
-    setup = (strategy, False, f"{count} workers (MultiWorkerMirroredStrategy), {describe_worker_device()}")
+    setup = (strategy, False, f"{count} workers (MultiWorkerMirroredStrategy), {runtime.describe_device()}")
     chief = index == 0
     # an uploaded dataset's temporary folder is removed by the launcher once every worker has read it
     settings = replace(settings, cleanup_data=False)
@@ -271,13 +272,6 @@ def copy_resume_files(run_dir: str, scratch: str) -> None:
     for name in RESUME_FILES:
         if os.path.isfile(os.path.join(run_dir, name)):
             shutil.copy2(os.path.join(run_dir, name), os.path.join(scratch, name))
-
-
-def describe_worker_device() -> str:
-    from core import runtime
-
-    gpus = runtime.gpu_names()
-    return f"GPU {gpus[0]}" if gpus else f"CPU ({os.cpu_count()} cores)"
 
 
 def quiet(*_args, **_kwargs) -> None:

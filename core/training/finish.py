@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from dataclasses import asdict
 
 import numpy as np
@@ -104,7 +105,7 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
         "data": {"counts": report.counts,
                  "counts_by_dataset": report.counts_by_dataset,
                  "split_counts": {k: len(v) for k, v in loaded_split.items()},
-                 "split_by_dataset": {side: _count_by(lcs, lambda lc: lc.case.dataset) for side, lcs in loaded_split.items()},
+                 "split_by_dataset": {side: dict(sorted(Counter(lc.case.dataset for lc in lcs).items())) for side, lcs in loaded_split.items()},
                  "manifest": "split.json",
                  "audit": {"near_duplicate_groups": len(report.near_duplicate_groups),
                            "label_conflicts": len(report.label_conflicts),
@@ -141,13 +142,6 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
         f"malignancy AUC {val_summary.get('malignancy_auc')}, threshold {threshold}; "
         f"test-split figures are on the model card")
     return card
-
-
-def _count_by(items, key) -> dict:
-    out: dict = {}
-    for it in items:
-        out[key(it)] = out.get(key(it), 0) + 1
-    return dict(sorted(out.items()))
 
 
 def remove_extracted_upload(folder: str, log=print) -> None:

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.access import audit
 from core.cards.registry import active_model_path
-from tests.conftest import ROOT, SAMPLES, png_bytes, synthetic_case
+from tests.conftest import ROOT, SAMPLES, copy_default_model, png_bytes, synthetic_case
 
 APP = os.path.join(ROOT, "streamlit_app.py")
 AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "a-test-secret-of-32-characters!!",
@@ -87,9 +87,7 @@ def test_the_train_page_opened_directly_by_a_clinician_shows_no_controls(isolate
 
 def test_an_admin_gets_the_train_page_its_controls_and_the_audit_log(isolated_dirs):
     weights, _ = isolated_dirs
-    for ext in (".keras", ".card.json"):
-        shutil.copy(weights / f"default{ext}", weights / f"twin{ext}")
-    twin = str(weights / "twin.keras")
+    twin = copy_default_model(weights)
     at = app(ALICE, page="pages/train.py")
     assert any("· admin" in c.value for c in at.sidebar.caption)
     assert at.text_area(key="data_path") and at.button(key=f"act_{twin}") and at.button(key=f"del_{twin}")
@@ -127,9 +125,7 @@ def test_with_sign_in_and_no_roots_no_server_folder_is_read(isolated_dirs, tmp_p
 
 def test_a_session_picks_its_own_model_without_changing_the_active_one(isolated_dirs):
     weights, _ = isolated_dirs
-    for ext in (".keras", ".card.json"):
-        shutil.copy(weights / f"default{ext}", weights / f"twin{ext}")
-    twin = str(weights / "twin.keras")
+    twin = copy_default_model(weights)
     at = app(CAROL, page="pages/segment.py")
     choice = at.selectbox(key="session_model")
     assert choice.value is None and "The active model (default)" in choice.options
@@ -144,8 +140,7 @@ def test_a_session_picks_its_own_model_without_changing_the_active_one(isolated_
 
 def test_a_session_whose_chosen_model_was_deleted_falls_back_to_the_active_one(isolated_dirs):
     weights, _ = isolated_dirs
-    for ext in (".keras", ".card.json"):
-        shutil.copy(weights / f"default{ext}", weights / f"twin{ext}")
+    copy_default_model(weights)
     at = app(CAROL, page="pages/segment.py")
     at.selectbox(key="session_model").set_value(str(weights / "twin.keras")).run()
     os.remove(weights / "twin.keras")  # an admin deleted it meanwhile

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT, SAMPLES, png_bytes, synthetic_case
+from tests.conftest import ROOT, SAMPLES, copy_default_model, png_bytes, synthetic_case
 
 APP = os.path.join(ROOT, "streamlit_app.py")
 
@@ -264,11 +264,9 @@ def test_evaluate_page_warns_when_the_model_trained_on_some_of_the_images(isolat
 
 
 def test_evaluate_page_compares_two_models_image_by_image(isolated_dirs):
-    import shutil
 
     weights, _ = isolated_dirs
-    for ext in (".keras", ".card.json"):
-        shutil.copy(weights / f"default{ext}", weights / f"twin{ext}")
+    copy_default_model(weights)
     at = app("pages/evaluate.py")
     at.text_area(key="data").input(SAMPLES).run()
     twin = next(o for o in at.selectbox(key="model_b").options if "twin" in o)

@@ -1,4 +1,4 @@
-"""core.imageio: every mode and format becomes (H, W) uint8; bad input raises a clear error."""
+"""core.data.imageio: every mode and format becomes (H, W) uint8; bad input raises a clear error."""
 import io
 
 import numpy as np
@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 
 from core.data.imageio import MAX_PIXELS, ImageReadError, decode_image, decode_mask
+from tests.conftest import dicom_file_bytes
 
 
 def _encode(im, fmt="PNG", **kw):
@@ -91,7 +92,6 @@ def test_zero_one_masks_are_read_as_lesion():
 
 
 def _dicom_bytes(spacing=None, region=None, mono1=False):
-    import pydicom
     from pydicom.dataset import FileDataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
@@ -105,16 +105,7 @@ def _dicom_bytes(spacing=None, region=None, mono1=False):
     ds.SamplesPerPixel, ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 1, 16, 12, 11, 0
     ds.PhotometricInterpretation = "MONOCHROME1" if mono1 else "MONOCHROME2"
     ds.PixelData = arr.tobytes()
-    if spacing:
-        ds.PixelSpacing = list(spacing)
-    if region:
-        r = pydicom.Dataset()
-        r.PhysicalDeltaX, r.PhysicalDeltaY = region
-        r.PhysicalUnitsXDirection = r.PhysicalUnitsYDirection = 3
-        ds.SequenceOfUltrasoundRegions = [r]
-    buf = io.BytesIO()
-    ds.save_as(buf, enforce_file_format=True)
-    return buf.getvalue()
+    return dicom_file_bytes(ds, spacing, region)
 
 
 def test_dicom_pixel_spacing_is_read():
