@@ -38,7 +38,31 @@ def _augment(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, strength: s
     if r["noise"] and rng.random() < 0.5:
         # multiplicative, like ultrasound speckle
         xf = xf * (1 + rng.normal(0, rng.uniform(0, r["noise"]) * 3, xf.shape).astype(np.float32))
+    if r.get("artefacts"):
+        xf = ultrasound_artefacts(np.clip(xf, 0, 1), rng, r["artefacts"])
     return np.clip(xf, 0, 1), y
+
+
+def ultrasound_artefacts(xf: np.ndarray, rng: np.random.Generator, p: float) -> np.ndarray:
+    """usaugment's depth attenuation, acoustic shadow, haze and speckle reduction, each with probability p.
+
+    xf: (S, S) float32 in [0, 1]. usaugment draws from numpy's and Python's global generators, so both are seeded
+    from ``rng`` first: a batch stays reproducible from (seed, epoch, batch)."""
+    import random
+
+    from usaugment.albumentations import DepthAttenuation, GaussianShadow, HazeArtifact, SpeckleReduction
+
+    chosen = [t for t, on in zip((DepthAttenuation, GaussianShadow, HazeArtifact, SpeckleReduction),
+                                 rng.random(4) < p) if on]
+    if not chosen:
+        return xf
+    seed = int(rng.integers(2**31))
+    random.seed(seed)
+    np.random.seed(seed)
+    scan = np.ones(xf.shape, np.float32)
+    for t in chosen:
+        xf = t(p=1.0).apply(xf.astype(np.float32), scan_mask=scan)
+    return np.asarray(xf, np.float32)
 
 
 def make_batches(arrays: Arrays, batch_size: int, augment: bool, shuffle: bool, seed: int,

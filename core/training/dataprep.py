@@ -71,6 +71,17 @@ def prepare_data(settings: TrainSettings, run: RunFolder, log=print):
                                       "by_dataset": {side: dict(sorted(Counter(dataset_of[k] for k in members).items()))
                                                      for side, members in split.items()}})
     by_key = {lc.case.key: lc for lc in loaded}
+    if settings.negative_crops:
+        # lesion-free crops of train and validation lesion images (core.training.negatives); never of test images,
+        # so every test figure stays on whole real frames. Validation's crops take part in the gate's fit.
+        from core.training.negatives import lesion_free_crops
+
+        for side in ("train", "val"):
+            crops = lesion_free_crops([by_key[k] for k in split[side]])
+            by_key.update((lc.case.key, lc) for lc in crops)
+            dataset_of.update((lc.case.key, lc.case.dataset) for lc in crops)
+            split[side] = split[side] + [lc.case.key for lc in crops]
+            log(f"{side}: {len(crops)} lesion-free crops of lesion images added")
     conflicted = grouping.conflicted_keys
     S = settings.image_size
 

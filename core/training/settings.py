@@ -19,6 +19,11 @@ AUGMENT_RANGES = {
     # BUSI's few hundred lesions after ~20 epochs with the basic ranges.
     "strong": dict(rot=15, scale=(0.8, 1.25), aniso=0.1, shift=0.1, gamma=0.35, gain=0.2, offset=0.08,
                    noise=0.03, blur=0.2),
+    # For other centres' scanners: zoom out to 0.55x so BUS-BRA's tight crops also appear as small lesions in a
+    # wide field of view like BUSI's, wider gain and gamma, and ultrasound artefacts from usaugment (depth
+    # attenuation, acoustic shadows, haze, speckle reduction), each applied with probability `artefacts`.
+    "multicentre": dict(rot=15, scale=(0.55, 1.3), aniso=0.15, shift=0.12, gamma=0.45, gain=0.3, offset=0.1,
+                        noise=0.04, blur=0.3, artefacts=0.25),
 }
 
 
@@ -55,6 +60,8 @@ class TrainSettings:
     fit_on: str = "train"
     fixed_threshold: float = 0.5
     cleanup_data: bool = False
+    # add lesion-free crops of train and validation lesion images as normal examples (core.training.negatives)
+    negative_crops: bool = False
     # How often each dataset's images are drawn, relative to the others, per image: {"busi": 1.5} draws a BUSI
     # image 1.5 times as often as one of a dataset not named (weight 1). An epoch still draws as many images
     # as are fitted. None: every image once per epoch.
@@ -128,6 +135,8 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
     ap.add_argument("--compare-with", help="also score this model on the test split, for the card's comparison")
     ap.add_argument("--cleanup-data", action="store_true",
                     help="delete DATA after decoding (only a temporary folder made from an uploaded zip)")
+    ap.add_argument("--negative-crops", action="store_true",
+                    help="add lesion-free crops of train and validation lesion images as normal examples")
     ap.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.keras")
     ap.add_argument("--workers", type=int, default=default("workers"),
                     help="train on N workers (MultiWorkerMirroredStrategy): N local processes, or one per host "
@@ -148,6 +157,7 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
                       augment=not a.no_augment, augment_strength=a.augment, seed=a.seed,
                       dataset_weights=dataset_weights or None, init_weights=a.init_weights, split_from=a.split_from,
                       max_cases=a.max_cases, name=a.name, compare_with=a.compare_with, cleanup_data=a.cleanup_data,
+                      negative_crops=a.negative_crops,
                       lr_schedule=a.lr_schedule, fit_on=a.fit_on, fixed_threshold=a.fixed_threshold,
                       workers=a.workers, extra={"argv": list(argv if argv is not None else sys.argv[1:])})
     return s, a.resume

@@ -1,0 +1,34 @@
+"""Lesion-free crops: the band beside the lesion, by hand-computed boxes."""
+import numpy as np
+
+from core.data.layouts import Case, LoadedCase
+from core.training.negatives import lesion_free_box, lesion_free_crops
+
+
+def test_the_largest_band_clear_of_the_lesion_box_and_its_margin():
+    mask = np.zeros((100, 200), bool)
+    mask[10:30, 20:50] = True  # lesion box rows 10-29, cols 20-49
+    # margin 0.05: 5 rows, 10 cols. Bands: above rows 0-5 (too thin), below rows 35-100 (65x200 = 13000),
+    # left cols 0-10 (too thin), right cols 60-200 (100x140 = 14000): the right band wins
+    assert lesion_free_box(mask, margin=0.05, min_side=0.3) == (0, 100, 60, 200)
+
+
+def test_no_band_when_the_lesion_fills_the_frame():
+    mask = np.zeros((50, 50), bool)
+    mask[5:45, 5:45] = True
+    assert lesion_free_box(mask) is None
+    assert lesion_free_box(np.zeros((10, 10), bool)) is None
+
+
+def test_crops_hold_no_lesion_pixel_and_keep_centre_and_device():
+    gray = np.arange(100 * 200, dtype=np.uint32).reshape(100, 200).astype(np.uint8)
+    mask = np.zeros((100, 200), bool)
+    mask[10:30, 20:50] = True
+    case = Case("busbra/bus_0001-l", "benign", "x.png", ["m.png"], dataset="busbra", patient="busbra:1",
+                meta={"device": "GE Logiq 7"})
+    normal = LoadedCase(Case("normal/n", "normal", "n.png", []), gray, np.zeros_like(mask), False)
+    (crop,) = lesion_free_crops([LoadedCase(case, gray, mask, False), normal], margin=0.05, min_side=0.3)
+    assert crop.case.key == "crop:busbra/bus_0001-l" and crop.case.label == "normal" and crop.case.malignant < 0
+    assert crop.case.dataset == "busbra" and crop.case.patient == "busbra:1" and crop.case.device == "GE Logiq 7"
+    assert crop.gray.shape == (100, 140) and not crop.mask.any()
+    assert np.array_equal(crop.gray, gray[:, 60:])
