@@ -148,6 +148,10 @@ def summarise(rows: list[dict], excluded_from_auc: set[str] | None = None) -> di
     auc_labels = [CLASS_LABEL[r["label"]] for r in labelled]
     auc_scores = [r["malignancy_probability"] for r in labelled]
     auc = roc_auc(auc_labels, auc_scores) if labelled else float("nan")
+    # lesion presence: how well the image-level score the gate uses tells lesion images from normal scans
+    presence_labels = [1 if r["gt_area_px"] > 0 else 0 for r in rows if r.get("lesion_score") is not None]
+    presence_scores = [r["lesion_score"] for r in rows if r.get("lesion_score") is not None]
+    presence = roc_auc(presence_labels, presence_scores) if presence_scores else float("nan")
     per_class = {}
     for c in CLASSES:
         rc = [r for r in rows if r["label"] == c]
@@ -167,6 +171,8 @@ def summarise(rows: list[dict], excluded_from_auc: set[str] | None = None) -> di
         "false_alarm_rate_ci": _as_list(proportion_interval(sum(alarms), len(alarms))),
         "malignancy_auc_ci": None if math.isnan(auc) else _as_list(auc_interval(auc_labels, auc_scores)),
         "n_auc": len(labelled),
+        "presence_auc": None if math.isnan(presence) else presence,
+        "presence_auc_ci": None if math.isnan(presence) else _as_list(auc_interval(presence_labels, presence_scores)),
         "inference_ms_median": _median(r["inference_ms"] for r in rows),
         "per_class": per_class,
         "by_size": size_summary(lesion),

@@ -206,3 +206,16 @@ def test_a_cards_stated_limits_follow_the_datasets_it_trained_on():
     assert both[0].startswith("Trained on two centres only") and both[-1] == AXILLARY_LIMITATION
     assert not any("BUSI only" in x for x in both)
     assert limitations_for(["busbra"])[0].startswith("Trained on busbra only")
+
+
+def test_presence_auc_ranks_lesion_images_above_normal_scans_by_lesion_score():
+    from core.evaluation.scoring import summarise
+
+    rows = [{**_row("benign/a", "benign", 0.9, 10), "lesion_score": 0.9},
+            {**_row("benign/b", "benign", 0.5, 10), "lesion_score": 0.4},
+            {**_row("normal/c", "normal", 1.0, 0, false_alarm=True), "lesion_score": 0.5},
+            {**_row("normal/d", "normal", 1.0, 0, false_alarm=False), "lesion_score": 0.0}]
+    # of the four lesion/normal pairs, three rank the lesion higher (0.9>0.5, 0.9>0, 0.4>0; 0.4<0.5)
+    assert summarise(rows)["presence_auc"] == 0.75
+    # without normal scans there is nothing to rank against
+    assert summarise(rows[:2])["presence_auc"] is None

@@ -32,3 +32,14 @@ def test_crops_hold_no_lesion_pixel_and_keep_centre_and_device():
     assert crop.case.dataset == "busbra" and crop.case.patient == "busbra:1" and crop.case.device == "GE Logiq 7"
     assert crop.gray.shape == (100, 140) and not crop.mask.any()
     assert np.array_equal(crop.gray, gray[:, 60:])
+
+
+def test_ultrasound_artefacts_are_reproducible_and_stay_in_range():
+    from core.training.batches import ultrasound_artefacts
+
+    x = np.random.default_rng(0).random((32, 32)).astype(np.float32)
+    assert ultrasound_artefacts(x, np.random.default_rng(1), 0.0) is x  # none drawn: the image untouched
+    a = ultrasound_artefacts(x, np.random.default_rng(1), 1.0)
+    b = ultrasound_artefacts(x, np.random.default_rng(1), 1.0)
+    assert a.dtype == np.float32 and a.shape == x.shape and np.array_equal(a, b)
+    assert not np.allclose(a, x) and 0.0 <= a.min() and a.max() <= 1.0

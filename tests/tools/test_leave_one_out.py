@@ -1,0 +1,46 @@
+"""tools.leave_one_out: the new-hospital table of a recipe, scored on every image of the centre left out."""
+import json
+import shutil
+
+from core.cards.modelcard import read_card, write_card
+from tools import leave_one_out
+
+
+def _finished_run(runs, name, left_out, tiny_model_path):
+    run = runs / f"{name}_without_{left_out}"
+    run.mkdir(parents=True)
+    shutil.copy(tiny_model_path, run / "model.keras")
+    shutil.copy(tiny_model_path.replace(".keras", ".card.json"), run / "model.card.json")
+
+
+def test_each_centre_is_scored_on_all_its_images_by_the_network_that_never_saw_it(
+        tmp_path, busi_folder, busbra_folder, tiny_model_path, monkeypatch, capsys):
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    for left_out in ("busi", "busbra"):
+        _finished_run(runs, "r", left_out, tiny_model_path)
+    card_model = str(tmp_path / "default.keras")
+    shutil.copy(tiny_model_path, card_model)
+    write_card(card_model, {"name": "d", "threshold": 0.5, "input": {"size": 32}, "test_metrics": {},
+                            "cross_centre": [{"trained_on": "BUSI", "scored_on": "BUS-BRA", "metrics": {}}]})
+    # a finished run is never retrained
+    monkeypatch.setattr(leave_one_out.subprocess, "run", lambda *a, **k: (_ for _ in ()).throw(AssertionError))
+    assert leave_one_out.main(["--name", "r", "--data", str(busi_folder), "--data", str(busbra_folder),
+                               "--runs", str(runs), "--out", str(out), "--card", card_model]) == 0
+    table = capsys.readouterr().out
+    assert "| r | BUSI | 12 |" in table and "| r | BUS-BRA |" in table
+    busi = json.loads((out / "r" / "without_busi" / "summary.json").read_text())["overall"]
+    assert busi["n_images"] == 12 and busi["n_normal"] == 4 and busi["presence_auc"] is not None
+    card = read_card(card_model)
+    # the new rows replace the old entry for the same pair, and lead
+    assert [(c["trained_on"], c["scored_on"]) for c in card["cross_centre"]] == [
+        ("BUS-BRA", "BUSI"), ("BUSI", "BUS-BRA")]
+    assert card["cross_centre"][1]["by_device"].keys() == {"GE Logiq 7", "Toshiba Aplio 300"}
+
+
+def test_a_missing_run_is_trained_on_the_other_centres_only(tmp_path, busi_folder, busbra_folder, monkeypatch):
+    calls = []
+    monkeypatch.setattr(leave_one_out.subprocess, "run", lambda cmd, check: calls.append(cmd))
+    leave_one_out.train_without("r", "busi", [str(busbra_folder)], str(tmp_path), ["--epochs", "3"])
+    (cmd,) = calls
+    assert cmd[1:] == ["-m", "core.train", "--data", str(busbra_folder), "--out", str(tmp_path / "r_without_busi"),
+                       "--resume", "--epochs", "3"]

@@ -1,0 +1,173 @@
+"""What a new hospital gets from a recipe: leave-one-centre-out networks, scored on every image of the centre left out.
+
+    python -m tools.leave_one_out --name NAME --data BUSI_DIR --data BUSBRA_DIR --runs RUNS --out OUT
+        [--baseline BASE_OUT] [--card MODEL] -- CORE_TRAIN_ARGS...
+
+For each dataset named by --data, a network is trained with ``python -m core.train CORE_TRAIN_ARGS`` on the other
+datasets only (``RUNS/NAME_without_<dataset>``; skipped when that run already holds a finished model, resumed when
+it holds a half-finished one), then scored with its own threshold and decision rule on every image of the left-out
+dataset. OUT/NAME/without_<dataset>/ receives per_image.csv and summary.json (overall, per scanner and by lesion
+size), and the table below is printed:
+
+    recipe | left-out centre | images | lesion Dice | lesions < 2 % of frame | false alarms | presence AUC | malignancy AUC
+
+With --baseline (another recipe's OUT/NAME folder), the paired difference in lesion Dice on the same images is
+printed too. With --card, the rows are written into that model's card as its new-hospital figures
+(``cross_centre``), and its Markdown is re-rendered. Nothing here is chosen from the figures it prints: the rule
+that decides between recipes is written down before they run (experiments/LOG.md).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+
+NAMES = {"busi": "BUSI", "busbra": "BUS-BRA"}
+
+
+def dataset_name(folder: str) -> str:
+    """The layout's dataset name of a folder ('busi', 'busbra'); one folder holds one dataset here."""
+    from core.data.layouts import scan_datasets
+
+    found = {c.dataset for c in scan_datasets([folder]).cases}
+    if len(found) != 1:
+        raise SystemExit(f"{folder} holds {sorted(found) or 'no'} datasets; give one dataset per --data")
+    return found.pop()
+
+
+def train_without(name: str, left_out: str, others: list[str], runs: str, train_args: list[str]) -> str:
+    """The finished model trained on ``others`` only, training it first unless its run already finished."""
+    run = os.path.join(runs, f"{name}_without_{left_out}")
+    model = os.path.join(run, "model.keras")
+    if not (os.path.isfile(model) and os.path.isfile(os.path.join(run, "model.card.json"))):
+        cmd = [sys.executable, "-m", "core.train", *[a for d in others for a in ("--data", d)], "--out", run,
+               "--resume", *train_args]
+        print("training:", " ".join(cmd), flush=True)
+        subprocess.run(cmd, check=True)
+    return model
+
+
+def score_left_out(model: str, folder: str, out: str) -> dict:
+    """Score one left-out network on every image of the folder; write per_image.csv and summary.json."""
+    from core.evaluation.folder import evaluate_folder
+    from core.evaluation.scoring import write_rows_csv
+    from core.inference.predictor import Predictor
+
+    ev = evaluate_folder(Predictor.load(model), [folder])
+    os.makedirs(out, exist_ok=True)
+    write_rows_csv(os.path.join(out, "per_image.csv"), ev.rows)
+    summary = {"model": model, "threshold": ev.threshold, "overall": ev.summary, "by_device": ev.by_device}
+    with open(os.path.join(out, "summary.json"), "w") as fh:
+        json.dump(summary, fh, indent=1, default=float)
+    return summary
+
+
+def small_lesion_dice(summary: dict) -> tuple[float | None, int]:
+    band = next((b for b in summary.get("by_size") or [] if b["band"] == "under 2 %"), None)
+    return (band["dice_mean"], band["n"]) if band else (None, 0)
+
+
+def table_row(name: str, left_out: str, s: dict) -> list[str]:
+    from core.metrics.intervals import format_bounds
+
+    def with_ci(v, ci, pct=False):
+        if v is None:
+            return "—"
+        text = f"{v:.0%}" if pct else f"{v:.3f}"
+        return f"{text} ({format_bounds(ci, percent=pct)})" if ci else text
+
+    small, n_small = small_lesion_dice(s)
+    fa = s.get("false_alarm_rate")
+    alarms = "no normals" if fa is None else (f"{round(fa * s['n_normal'])} of {s['n_normal']}, "
+                                              + with_ci(fa, s.get("false_alarm_rate_ci"), pct=True))
+    return [name, NAMES.get(left_out, left_out), str(s["n_images"]), with_ci(s["dice_mean"], s.get("dice_mean_ci")),
+            "—" if small is None else f"{small:.3f} (n={n_small})", alarms,
+            with_ci(s.get("presence_auc"), s.get("presence_auc_ci")),
+            with_ci(s.get("malignancy_auc"), s.get("malignancy_auc_ci"))]
+
+
+HEADER = ["recipe", "left-out centre", "images", "lesion Dice (95 % CI)", "lesions < 2 % of frame",
+          "false alarms on normal scans", "presence AUC", "malignancy AUC"]
+
+
+def paired(base_csv: str, cand_csv: str) -> dict | None:
+    from core.metrics.intervals import paired_difference
+
+    def dice(path):
+        with open(path) as fh:
+            return {r["key"]: float(r["dice"]) for r in csv.DictReader(fh) if float(r["gt_area_px"]) > 0}
+
+    a, b = dice(base_csv), dice(cand_csv)
+    keys = sorted(set(a) & set(b))
+    return paired_difference([a[k] for k in keys], [b[k] for k in keys])
+
+
+def card_entry(name: str, left_out: str, trained_on: list[str], summary: dict, note: str) -> dict:
+    return {"trained_on": " + ".join(NAMES.get(d, d) for d in trained_on), "scored_on": NAMES.get(left_out, left_out),
+            "recipe": name, "model": summary["model"], "images": "all images", "threshold": summary["threshold"],
+            "metrics": summary["overall"],
+            "by_device": {k: v for k, v in summary["by_device"].items() if k != "unknown"}, "note": note}
+
+
+def write_to_card(card_model: str, entries: list[dict]) -> None:
+    from core.cards.modelcard import read_card, write_card
+
+    card = read_card(card_model)
+    if card is None:
+        raise SystemExit(f"{card_model} has no card")
+    pairs = {(e["trained_on"], e["scored_on"]) for e in entries}
+    card["cross_centre"] = entries + [c for c in card.get("cross_centre") or []
+                                      if (c["trained_on"], c["scored_on"]) not in pairs]
+    for e in entries:
+        if e["metrics"].get("malignancy_auc") is not None:
+            card.setdefault("cross_centre_auc", {})[e["scored_on"]] = {
+                "auc": e["metrics"]["malignancy_auc"], "ci": e["metrics"].get("malignancy_auc_ci"),
+                "trained_on": e["trained_on"]}
+    write_card(card_model, card)
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    train_args = argv[argv.index("--") + 1:] if "--" in argv else []
+    argv = argv[:argv.index("--")] if "--" in argv else argv
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--name", required=True, help="the recipe's name, for run folders and the table")
+    ap.add_argument("--data", required=True, action="append", help="one dataset folder per centre (two or more)")
+    ap.add_argument("--runs", required=True, help="where the left-out networks' run folders go")
+    ap.add_argument("--out", required=True, help="where per-image scores and summaries go")
+    ap.add_argument("--baseline", help="another recipe's OUT/NAME folder: print paired Dice differences against it")
+    ap.add_argument("--card", help="write the rows into this model's card as its new-hospital figures")
+    ap.add_argument("--note", default="", help="a sentence for the card beside each row")
+    a = ap.parse_args(argv)
+    if len(a.data) < 2:
+        ap.error("leave-one-centre-out needs two or more --data folders")
+    names = {d: dataset_name(d) for d in a.data}
+    rows, entries = [], []
+    for folder, left_out in names.items():
+        others = [d for d in a.data if d != folder]
+        model = train_without(a.name, left_out, others, a.runs, train_args)
+        out = os.path.join(a.out, a.name, f"without_{left_out}")
+        summary = score_left_out(model, folder, out)
+        rows.append(table_row(a.name, left_out, summary["overall"]))
+        entries.append(card_entry(a.name, left_out, [names[d] for d in others], summary, a.note))
+        if a.baseline:
+            base_csv = os.path.join(a.baseline, f"without_{left_out}", "per_image.csv")
+            if os.path.isfile(base_csv):
+                d = paired(base_csv, os.path.join(out, "per_image.csv"))
+                if d:
+                    print(f"{NAMES.get(left_out, left_out)} left out: {a.name} − baseline lesion Dice "
+                          f"{d['mean']:+.3f} (95 % CI {d['ci'][0]:+.3f} to {d['ci'][1]:+.3f}), better on {d['better_on']}, "
+                          f"worse on {d['worse_on']} of {d['n']}")
+    print("| " + " | ".join(HEADER) + " |\n|" + "---|" * len(HEADER))
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+    if a.card:
+        write_to_card(a.card, entries)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
