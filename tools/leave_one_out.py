@@ -38,9 +38,14 @@ def dataset_name(folder: str) -> str:
     return found.pop()
 
 
+def slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in name.lower()).strip("_")
+
+
 def train_without(name: str, left_out: str, others: list[str], runs: str, train_args: list[str]) -> str:
-    """The finished model trained on ``others`` only, training it first unless its run already finished."""
-    run = os.path.join(runs, f"{name}_without_{left_out}")
+    """The finished model trained on ``others`` only, training it first unless its run already finished.
+    ``left_out`` names what is missing: a dataset, or a scanner (then train_args carry --exclude-device)."""
+    run = os.path.join(runs, f"{name}_without_{slug(left_out)}")
     model = os.path.join(run, "model.keras")
     if not (os.path.isfile(model) and os.path.isfile(os.path.join(run, "model.card.json"))):
         cmd = [sys.executable, "-m", "core.train", *[a for d in others for a in ("--data", d)], "--out", run,
@@ -50,16 +55,19 @@ def train_without(name: str, left_out: str, others: list[str], runs: str, train_
     return model
 
 
-def score_left_out(model: str, folder: str, out: str) -> dict:
-    """Score one left-out network on every image of the folder; write per_image.csv and summary.json."""
+def score_left_out(model: str, folder: str, out: str, device: str | None = None) -> dict:
+    """Score one left-out network on every image of the folder (only those of one scanner, with ``device``);
+    write per_image.csv and summary.json."""
     from core.evaluation.folder import evaluate_folder
-    from core.evaluation.scoring import write_rows_csv
+    from core.evaluation.scoring import summarise, summarise_by, write_rows_csv
     from core.inference.predictor import Predictor
 
     ev = evaluate_folder(Predictor.load(model), [folder])
+    rows = [r for r in ev.rows if device is None or r.get("device") == device]
     os.makedirs(out, exist_ok=True)
-    write_rows_csv(os.path.join(out, "per_image.csv"), ev.rows)
-    summary = {"model": model, "threshold": ev.threshold, "overall": ev.summary, "by_device": ev.by_device}
+    write_rows_csv(os.path.join(out, "per_image.csv"), rows)
+    summary = {"model": model, "threshold": ev.threshold, "overall": summarise(rows),
+               "by_device": summarise_by(rows, "device")}
     with open(os.path.join(out, "summary.json"), "w") as fh:
         json.dump(summary, fh, indent=1, default=float)
     return summary
@@ -106,7 +114,7 @@ def paired(base_csv: str, cand_csv: str) -> dict | None:
 
 
 def card_entry(name: str, left_out: str, trained_on: list[str], summary: dict, note: str) -> dict:
-    return {"trained_on": " + ".join(NAMES.get(d, d) for d in trained_on), "scored_on": NAMES.get(left_out, left_out),
+    return {"trained_on": " + ".join(trained_on), "scored_on": NAMES.get(left_out, left_out),
             "recipe": name, "model": summary["model"], "images": "all images", "threshold": summary["threshold"],
             "metrics": summary["overall"],
             "by_device": {k: v for k, v in summary["by_device"].items() if k != "unknown"}, "note": note}
@@ -138,6 +146,8 @@ def main(argv=None) -> int:
     ap.add_argument("--data", required=True, action="append", help="one dataset folder per centre (two or more)")
     ap.add_argument("--runs", required=True, help="where the left-out networks' run folders go")
     ap.add_argument("--out", required=True, help="where per-image scores and summaries go")
+    ap.add_argument("--scanners", metavar="DATA", help="also leave out each scanner of this --data folder in turn "
+                    "(its layout's device column), training on everything else, and score that scanner's images")
     ap.add_argument("--baseline", help="another recipe's OUT/NAME folder: print paired Dice differences against it")
     ap.add_argument("--card", help="write the rows into this model's card as its new-hospital figures")
     ap.add_argument("--note", default="", help="a sentence for the card beside each row")
@@ -146,15 +156,23 @@ def main(argv=None) -> int:
         ap.error("leave-one-centre-out needs two or more --data folders")
     names = {d: dataset_name(d) for d in a.data}
     rows, entries = [], []
-    for folder, left_out in names.items():
-        others = [d for d in a.data if d != folder]
-        model = train_without(a.name, left_out, others, a.runs, train_args)
-        out = os.path.join(a.out, a.name, f"without_{left_out}")
-        summary = score_left_out(model, folder, out)
+    plan = [(folder, left_out, [d for d in a.data if d != folder], train_args, None)
+            for folder, left_out in names.items()]
+    if a.scanners:
+        from core.data.layouts import scan_datasets
+
+        devices = sorted({c.device for c in scan_datasets([a.scanners]).cases} - {"unknown"})
+        plan += [(a.scanners, dev, a.data, [*train_args, "--exclude-device", dev], dev) for dev in devices]
+    for folder, left_out, others, args, device in plan:
+        model = train_without(a.name, left_out, others, a.runs, args)
+        out = os.path.join(a.out, a.name, f"without_{slug(left_out)}")
+        summary = score_left_out(model, folder, out, device)
         rows.append(table_row(a.name, left_out, summary["overall"]))
-        entries.append(card_entry(a.name, left_out, [names[d] for d in others], summary, a.note))
+        print("| " + " | ".join(rows[-1]) + " |", flush=True)
+        trained_on = [NAMES.get(names[d], names[d]) + (f" without {device}" if d == folder else "") for d in others]
+        entries.append(card_entry(a.name, left_out, trained_on, summary, a.note))
         if a.baseline:
-            base_csv = os.path.join(a.baseline, f"without_{left_out}", "per_image.csv")
+            base_csv = os.path.join(a.baseline, f"without_{slug(left_out)}", "per_image.csv")
             if os.path.isfile(base_csv):
                 d = paired(base_csv, os.path.join(out, "per_image.csv"))
                 if d:

@@ -34,6 +34,9 @@ def prepare_data(settings: TrainSettings, run: RunFolder, log=print):
 
     dataset = scan_datasets(settings.data)
     cases = dataset.cases
+    if settings.exclude_devices:
+        cases = [c for c in cases if c.device not in settings.exclude_devices]
+        log(f"left out scanners {', '.join(settings.exclude_devices)}: {len(dataset.cases) - len(cases)} images")
     if settings.max_cases:
         # a deterministic, class-balanced subset for quick runs and tests
         by_class: dict[str, list] = {}

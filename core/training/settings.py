@@ -62,6 +62,8 @@ class TrainSettings:
     cleanup_data: bool = False
     # add lesion-free crops of train and validation lesion images as normal examples (core.training.negatives)
     negative_crops: bool = False
+    # leave these scanners out altogether (Case.device), for leave-one-scanner-out figures (tools.leave_one_out)
+    exclude_devices: list[str] = field(default_factory=list)
     # How often each dataset's images are drawn, relative to the others, per image: {"busi": 1.5} draws a BUSI
     # image 1.5 times as often as one of a dataset not named (weight 1). An epoch still draws as many images
     # as are fitted. None: every image once per epoch.
@@ -137,6 +139,8 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
                     help="delete DATA after decoding (only a temporary folder made from an uploaded zip)")
     ap.add_argument("--negative-crops", action="store_true",
                     help="add lesion-free crops of train and validation lesion images as normal examples")
+    ap.add_argument("--exclude-device", action="append", default=[], metavar="DEVICE",
+                    help="leave out every image of this scanner (as the layout names it, e.g. 'Toshiba Aplio 300')")
     ap.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.keras")
     ap.add_argument("--workers", type=int, default=default("workers"),
                     help="train on N workers (MultiWorkerMirroredStrategy): N local processes, or one per host "
@@ -157,7 +161,7 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
                       augment=not a.no_augment, augment_strength=a.augment, seed=a.seed,
                       dataset_weights=dataset_weights or None, init_weights=a.init_weights, split_from=a.split_from,
                       max_cases=a.max_cases, name=a.name, compare_with=a.compare_with, cleanup_data=a.cleanup_data,
-                      negative_crops=a.negative_crops,
+                      negative_crops=a.negative_crops, exclude_devices=a.exclude_device,
                       lr_schedule=a.lr_schedule, fit_on=a.fit_on, fixed_threshold=a.fixed_threshold,
                       workers=a.workers, extra={"argv": list(argv if argv is not None else sys.argv[1:])})
     return s, a.resume

@@ -44,3 +44,36 @@ def test_a_missing_run_is_trained_on_the_other_centres_only(tmp_path, busi_folde
     (cmd,) = calls
     assert cmd[1:] == ["-m", "core.train", "--data", str(busbra_folder), "--out", str(tmp_path / "r_without_busi"),
                        "--resume", "--epochs", "3"]
+
+
+def test_leaving_out_each_scanner_trains_on_everything_else_and_scores_that_scanner_only(
+        tmp_path, busi_folder, busbra_folder, tiny_model_path, monkeypatch, capsys):
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    calls = []
+
+    def fake_train(cmd, check):
+        # stands in for core.train: records the command, leaves a finished (untrained) model
+        calls.append(cmd)
+        _finished_run(runs, "r", cmd[cmd.index("--out") + 1].rsplit("r_without_", 1)[1], tiny_model_path)
+
+    monkeypatch.setattr(leave_one_out.subprocess, "run", fake_train)
+    leave_one_out.main(["--name", "r", "--data", str(busi_folder), "--data", str(busbra_folder), "--runs", str(runs),
+                        "--out", str(out), "--scanners", str(busbra_folder), "--", "--epochs", "1"])
+    toshiba = next(c for c in calls if "Toshiba Aplio 300" in c)
+    assert toshiba[toshiba.index("--exclude-device") + 1] == "Toshiba Aplio 300"
+    assert toshiba.count("--data") == 2  # both datasets, less that scanner
+    s = json.loads((out / "r" / "without_toshiba_aplio_300" / "summary.json").read_text())
+    assert list(s["by_device"]) == ["Toshiba Aplio 300"]
+    assert "| r | Toshiba Aplio 300 |" in capsys.readouterr().out
+
+
+def test_train_settings_leave_a_scanner_out(busbra_folder, tmp_path):
+    from core.training.dataprep import prepare_data
+    from core.training.run import RunFolder
+    from core.training.settings import TrainSettings
+
+    s = TrainSettings(data=[str(busbra_folder)], out=str(tmp_path / "run"), image_size=32,
+                      exclude_devices=["Toshiba Aplio 300"])
+    arrays, loaded, _ = prepare_data(s, RunFolder(s.out), log=lambda *_: None)
+    devices = {lc.case.device for side in loaded.values() for lc in side}
+    assert devices == {"GE Logiq 7"}
