@@ -43,3 +43,12 @@ def test_ultrasound_artefacts_are_reproducible_and_stay_in_range():
     b = ultrasound_artefacts(x, np.random.default_rng(1), 1.0)
     assert a.dtype == np.float32 and a.shape == x.shape and np.array_equal(a, b)
     assert not np.allclose(a, x) and 0.0 <= a.min() and a.max() <= 1.0
+
+
+def test_ultrasound_artefacts_never_hand_back_nan():
+    # usaugment's own lower bounds reach zero widths, where its filters divide by zero (ARTEFACT_SETTINGS)
+    from core.training.batches import ultrasound_artefacts
+
+    rng = np.random.default_rng(0)
+    x = rng.random((24, 24)).astype(np.float32)
+    assert all(np.isfinite(ultrasound_artefacts(x, rng, 1.0)).all() for _ in range(400))
