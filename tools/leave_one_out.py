@@ -113,8 +113,8 @@ def paired(base_csv: str, cand_csv: str) -> dict | None:
     return paired_difference([a[k] for k in keys], [b[k] for k in keys])
 
 
-def card_entry(name: str, left_out: str, trained_on: list[str], summary: dict, note: str) -> dict:
-    return {"trained_on": " + ".join(trained_on), "scored_on": NAMES.get(left_out, left_out),
+def card_entry(name: str, left_out: str, trained_on: list[str], summary: dict, note: str, kind: str) -> dict:
+    return {"trained_on": " + ".join(trained_on), "scored_on": NAMES.get(left_out, left_out), "left_out": kind,
             "recipe": name, "model": summary["model"], "images": "all images", "threshold": summary["threshold"],
             "metrics": summary["overall"],
             "by_device": {k: v for k, v in summary["by_device"].items() if k != "unknown"}, "note": note}
@@ -130,7 +130,8 @@ def write_to_card(card_model: str, entries: list[dict]) -> None:
     card["cross_centre"] = entries + [c for c in card.get("cross_centre") or []
                                       if (c["trained_on"], c["scored_on"]) not in pairs]
     for e in entries:
-        if e["metrics"].get("malignancy_auc") is not None:
+        # the Segment page's malignancy wording cites the left-out centres, not the scanners within one
+        if e["left_out"] == "centre" and e["metrics"].get("malignancy_auc") is not None:
             card.setdefault("cross_centre_auc", {})[e["scored_on"]] = {
                 "auc": e["metrics"]["malignancy_auc"], "ci": e["metrics"].get("malignancy_auc_ci"),
                 "trained_on": e["trained_on"]}
@@ -170,7 +171,7 @@ def main(argv=None) -> int:
         rows.append(table_row(a.name, left_out, summary["overall"]))
         print("| " + " | ".join(rows[-1]) + " |", flush=True)
         trained_on = [NAMES.get(names[d], names[d]) + (f" without {device}" if d == folder else "") for d in others]
-        entries.append(card_entry(a.name, left_out, trained_on, summary, a.note))
+        entries.append(card_entry(a.name, left_out, trained_on, summary, a.note, "scanner" if device else "centre"))
         if a.baseline:
             base_csv = os.path.join(a.baseline, f"without_{slug(left_out)}", "per_image.csv")
             if os.path.isfile(base_csv):

@@ -162,28 +162,70 @@ def _figure_row(name: str, t: dict) -> list:
     fa, dice, auc = t.get("false_alarm_rate"), t.get("dice_mean"), t.get("malignancy_auc")
     alarms = None if fa is None else _with_bounds(f"{round(fa * t['n_normal'])} of {t['n_normal']}, {fa:.0%}",
                                                   t.get("false_alarm_rate_ci"), percent=True)
+    presence = t.get("presence_auc")
     return [name, t.get("n_images"), t.get("n_lesion"),
             None if dice is None else _with_bounds(_fmt(dice), t.get("dice_mean_ci")), _fmt(t.get("dice_median")),
-            alarms, None if auc is None else _with_bounds(_fmt(auc), t.get("malignancy_auc_ci"))]
+            _small_lesions(t), alarms,
+            None if presence is None else _with_bounds(_fmt(presence), t.get("presence_auc_ci")),
+            None if auc is None else _with_bounds(_fmt(auc), t.get("malignancy_auc_ci"))]
+
+
+def _small_lesions(t: dict) -> str | None:
+    """Mean Dice of the lesions under 2 % of the frame, with their count: where models fail first elsewhere."""
+    band = next((b for b in t.get("by_size") or [] if b["band"] == "under 2 %"), None)
+    return None if band is None else f"{_fmt(band['dice_mean'])} (n={band['n']})"
 
 
 FIGURE_HEADER = ["images", "n", "lesion images", "mean lesion Dice (95 % interval)", "median Dice",
-                 "false alarms on normal scans (95 % interval)", "malignancy AUC (95 % interval)"]
+                 "lesions under 2 % of the frame", "false alarms on normal scans (95 % interval)",
+                 "lesion-presence AUC (95 % interval)", "malignancy AUC (95 % interval)"]
 
 
 def _counts_text(counts: dict) -> str:
     return ", ".join(f"{v} {k}" for k, v in counts.items() if v)
 
 
+def new_hospital_entries(card: dict, kind: str = "centre") -> list[dict]:
+    """The card's figures on data its networks never saw: left-out centres (kind "centre") or left-out scanners
+    ("scanner"). Entries written before scanners were left out carry no kind: they are centres."""
+    return [c for c in card.get("cross_centre") or [] if c.get("left_out", "centre") == kind]
+
+
 def headline_rows(card: dict) -> list[dict]:
-    """The card's headline figures as rows for the Home page: one per dataset of its own test split, then one per
-    hospital it never saw (cross_centre), each with its 95 % interval."""
+    """The card's headline figures as rows for the Home page and the README: first what a hospital it never saw
+    gets (each left-out centre, then each left-out scanner), then its own test split per dataset, each figure with
+    its 95 % interval."""
     by_ds = card.get("test_metrics_by_dataset") or {"test split": card.get("test_metrics", {})}
-    rows = [("own test split", name, t) for name, t in by_ds.items()]
-    rows += [(f"never saw (trained on {c['trained_on']} only)", c["scored_on"], c["metrics"])
-             for c in card.get("cross_centre") or []]
-    return [dict(zip(["figures", "images", "n", "lesion images", "mean lesion Dice", "median Dice", "false alarms",
-                      "malignancy AUC"], [kind, *_figure_row(name, t)])) for kind, name, t in rows]
+    rows = [(f"never saw (trained on {c['trained_on']} only)", c["scored_on"], c["metrics"])
+            for c in new_hospital_entries(card)]
+    rows += [(f"never saw this scanner (trained on {c['trained_on']})", c["scored_on"], c["metrics"])
+             for c in new_hospital_entries(card, "scanner")]
+    rows += [("own test split", name, t) for name, t in by_ds.items()]
+    return [dict(zip(["figures", "images", "n", "lesion images", "mean lesion Dice", "median Dice",
+                      "lesions under 2 %", "false alarms", "lesion-presence AUC", "malignancy AUC"],
+                     [kind, *_figure_row(name, t)])) for kind, name, t in rows]
+
+
+def new_hospital_section(card: dict) -> list[str]:
+    """The card's first section: what a hospital it never saw gets, from leave-one-centre-out and
+    leave-one-scanner-out networks of the same recipe, each scored on every image of what it left out."""
+    centres, scanners = new_hospital_entries(card), new_hospital_entries(card, "scanner")
+    if not centres and not scanners:
+        return []
+    lines = ["## What a hospital it never saw gets", "",
+             "Networks of this recipe trained without one centre (or one scanner), each scored on every image of what "
+             "it left out, with its own threshold and no-lesion gate. This, not the own-test figures below, is the "
+             "guide to how the model does on your hospital's scanner. Lesion-presence AUC: how well the image-level "
+             "lesion score (`lesion_score`, which the gate uses) tells lesion images from normal scans.", ""]
+    lines += _table(["trained on", "scored on", *FIGURE_HEADER[1:]],
+                    [[c["trained_on"], *_figure_row(c["scored_on"], c["metrics"])] for c in centres + scanners]) + [""]
+    per_device = [(c, dev, t) for c in centres for dev, t in (c.get("by_device") or {}).items()]
+    if per_device:
+        lines += ["By scanner, inside each left-out centre:", ""]
+        lines += _table(["left-out centre", "scanner", *FIGURE_HEADER[1:]],
+                        [[c["scored_on"], *_figure_row(dev, t)] for c, dev, t in per_device]) + [""]
+    lines += [f"- {c['trained_on']} → {c['scored_on']}: {c['note']}" for c in centres + scanners if c.get("note")]
+    return lines + [""]
 
 
 def render_markdown(card: dict) -> str:
@@ -201,7 +243,8 @@ def render_markdown(card: dict) -> str:
     datasets = ", ".join(by_ds) if by_ds else "BUSI"
     lines = [f"# Model card: {card.get('name', 'model')}" + (f" (version {card['version']})" if card.get("version") else ""),
              "", f"**Intended use.** {card.get('intended_use', INTENDED_USE)}", ""]
-    lines += ["## How well it does", "",
+    lines += new_hospital_section(card)
+    lines += ["## On its own test split", "",
               "On images it never trained on or was tuned on (its own test split, patients and near-duplicate frames kept "
               "whole), at its default threshold"
               + (" and with its no-lesion gate" if gate else "") + ". The intervals are 95 %: how far each figure could "
@@ -214,14 +257,6 @@ def render_markdown(card: dict) -> str:
         lines += ["### By scanner", "", "The test images whose layout names the scanner (BUS-BRA's). Few images of the "
                   "rarer scanners: their intervals are wide, but a low figure there is a warning.", ""]
         lines += _table(FIGURE_HEADER, [_figure_row(name, v) for name, v in by_device.items()]) + [""]
-    cross = card.get("cross_centre") or []
-    if cross:
-        lines += ["### On a hospital it never saw", "",
-                  "Leave-one-dataset-out: a network of the same design trained on one dataset only, scored on the other "
-                  "dataset's images. This is the better guide to how the model does on your hospital's scanner.", ""]
-        lines += _table(["trained on", "scored on", *FIGURE_HEADER[1:]],
-                        [[c["trained_on"], *_figure_row(c["scored_on"], c["metrics"])] for c in cross]) + [""]
-        lines += [f"- {c['trained_on']} → {c['scored_on']}: {c['note']}" for c in cross if c.get("note")] + [""]
     lines += ["## The model", "",
               f"A {arch}. It takes a grayscale image resized to {inp.get('size')}×{inp.get('size')} "
               f"({inp.get('preprocessing', '')}) and returns a lesion probability for every pixel, resized back to the "

@@ -61,8 +61,18 @@ def ultrasound_artefacts(xf: np.ndarray, rng: np.random.Generator, p: float) -> 
     np.random.seed(seed)
     scan = np.ones(xf.shape, np.float32)
     for t in chosen:
-        xf = t(p=1.0).apply(xf.astype(np.float32), scan_mask=scan)
+        out = t(**ARTEFACT_SETTINGS.get(t.__name__, {}), p=1.0).apply(xf.astype(np.float32), scan_mask=scan)
+        # one NaN pixel turns the whole run's loss into NaN: an artefact that yields one is skipped
+        xf = out if np.isfinite(out).all() else xf
     return np.asarray(xf, np.float32)
+
+
+# usaugment's default ranges reach widths where its filters divide by (nearly) zero: the bilateral filter of
+# speckle reduction returns NaN pixels when both its sigmas are small (measured: colour < 0.06 with spatial
+# < 0.21, in float32), and haze's profile divides by its sigma. The lower ends are moved off those corners
+# (a spatial sigma under 0.5 px barely filters anyway); the upper ends are usaugment's.
+ARTEFACT_SETTINGS = {"SpeckleReduction": {"sigma_spatial": (0.5, 2.0), "sigma_color": (0.05, 1.0)},
+                     "HazeArtifact": {"sigma": (0.01, 0.1)}}
 
 
 def make_batches(arrays: Arrays, batch_size: int, augment: bool, shuffle: bool, seed: int,

@@ -49,6 +49,13 @@ def fit_epochs(model, train_batches, val_batches, epochs: int, initial_epoch: in
             for k, v in model.train_on_batch(x, y, sample_weight=w, return_dict=True).items():
                 totals[k] = totals.get(k, 0.0) + float(v)
             logs = {k: v / (step + 1) for k, v in totals.items()}
+            if not np.isfinite(logs.get("loss", 0.0)):
+                # a NaN never recovers (every weight it touches becomes NaN): stop before this epoch's
+                # checkpoint, so best.keras and last.keras keep the last finite network
+                raise FloatingPointError(
+                    f"the training loss became {logs['loss']} at epoch {epoch + 1}, batch {step + 1}; the run "
+                    "stopped and its checkpoints hold the last finite network. Lower the learning rate or check "
+                    "the data for blank or corrupt images, then resume")
             hooks.on_train_batch_end(step, logs)
             if model.stop_training:
                 break

@@ -46,9 +46,10 @@ def test_home_shows_figures_per_dataset_and_on_a_hospital_it_never_saw(isolated_
     json.dump(card, open(weights / "default.card.json", "w"))
     at = app()
     table = at.dataframe[0].value
-    assert list(table["images"]) == ["busi", "busbra", "BUS-BRA"]
-    assert list(table["figures"])[-1] == "never saw (trained on BUSI only)"
-    assert table["mean lesion Dice"].iloc[-1].startswith("0.610") and list(table["n"])[1] == 177
+    # what a hospital it never saw gets comes first, then the own test split per dataset
+    assert list(table["images"]) == ["BUS-BRA", "busi", "busbra"]
+    assert list(table["figures"])[0] == "never saw (trained on BUSI only)"
+    assert table["mean lesion Dice"].iloc[0].startswith("0.610") and list(table["n"])[2] == 177
 
 
 def test_home_lists_the_shipped_cards_known_limits(isolated_dirs):

@@ -103,3 +103,15 @@ def test_nothing_runs_when_already_past_the_last_epoch(model):
     fit_epochs(model, make_batches(tiny_arrays(8), 4, False, True, 0), make_batches(tiny_arrays(4), 4, False, False, 0),
                epochs=2, initial_epoch=2, callbacks=[rec])
     assert rec.batches == 0 and rec.epochs == [] and rec.ended == 1
+
+
+def test_a_nan_loss_stops_the_run_before_any_epoch_ends(model):
+    arrays = tiny_arrays(8)
+    train = make_batches(arrays, 4, False, True, 0)
+    val = make_batches(tiny_arrays(4), 4, False, False, 0)
+    first = train[0]
+    train.__class__.__getitem__ = lambda self, i: (np.full_like(first[0], np.nan), first[1], first[2])
+    rec = Recorder()
+    with pytest.raises(FloatingPointError, match="became nan at epoch 1, batch 1"):
+        fit_epochs(model, train, val, epochs=3, initial_epoch=0, callbacks=[rec])
+    assert rec.epochs == []  # no epoch ended, so no checkpoint was written from the NaN network

@@ -43,3 +43,30 @@ def test_ultrasound_artefacts_are_reproducible_and_stay_in_range():
     b = ultrasound_artefacts(x, np.random.default_rng(1), 1.0)
     assert a.dtype == np.float32 and a.shape == x.shape and np.array_equal(a, b)
     assert not np.allclose(a, x) and 0.0 <= a.min() and a.max() <= 1.0
+
+
+def test_artefact_settings_keep_usaugment_off_its_nan_corner(monkeypatch):
+    # every scalar draw pinned to the low end of its range: the corner where usaugment's defaults give NaN
+    from usaugment.albumentations import HazeArtifact, SpeckleReduction
+
+    from core.training.batches import ARTEFACT_SETTINGS
+
+    real = np.random.uniform
+    monkeypatch.setattr(np.random, "uniform", lambda lo=0.0, hi=1.0, size=None: lo if size is None else real(lo, hi, size))
+    x = np.random.default_rng(0).random((64, 64)).astype(np.float32)
+    scan = np.ones_like(x)
+    for t in (SpeckleReduction, HazeArtifact):
+        assert np.isfinite(t(**ARTEFACT_SETTINGS[t.__name__], p=1).apply(x, scan_mask=scan)).all()
+    # the measured failure the settings avoid: both bilateral sigmas small
+    assert not np.isfinite(SpeckleReduction(sigma_spatial=(0.15, 2.0), sigma_color=(0.02, 1.0), p=1)
+                           .apply(x, scan_mask=scan)).all()
+
+
+def test_an_artefact_that_yields_nan_is_skipped(monkeypatch):
+    from usaugment.albumentations import DepthAttenuation
+
+    from core.training.batches import ultrasound_artefacts
+
+    monkeypatch.setattr(DepthAttenuation, "apply", lambda self, img, **k: np.full_like(img, np.nan))
+    x = np.random.default_rng(0).random((24, 24)).astype(np.float32)
+    assert np.isfinite(ultrasound_artefacts(x, np.random.default_rng(0), 1.0)).all()
