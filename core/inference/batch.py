@@ -19,12 +19,12 @@ from core.data.imageio import IMAGE_EXTENSIONS, ImageReadError, decode_image, en
 from core.inference.decision import calibrate, lesion_score, malignancy_band
 from core.inference.predictor import Predictor, lesion_mask, mask_at
 
-CSV_FIELDS = ["file", "width", "height", "lesion_area_px", "lesion_area_mm2", "lesion_count",
+CSV_FIELDS = ["file", "frame", "width", "height", "lesion_area_px", "lesion_area_mm2", "lesion_count",
               "longest_diameter_px", "lesion_score", "gated", "malignancy_calibrated", "malignancy_band", "threshold",
-              "edited", "inference_ms", "dicom_seg", "error"]
+              "edited", "inference_ms", "dicom_seg", "dicom_sr", "note", "error"]
 # columns that measure this run's speed rather than the image: they differ between engines and runs
 TIMING_FIELDS = ("inference_ms",)
-MASK_SUFFIX, SEG_SUFFIX, REPORT_SUFFIX = "_pred.png", "_seg.dcm", "_report.pdf"
+MASK_SUFFIX, SEG_SUFFIX, SR_SUFFIX, REPORT_SUFFIX = "_pred.png", "_seg.dcm", "_sr.dcm", "_report.pdf"
 
 
 def collect_inputs(inputs: list[str]) -> list[str]:
@@ -68,6 +68,11 @@ class Segmented:
     row: dict
     files: dict[str, bytes] = field(default_factory=dict)
     reported: tuple | None = None
+    frame_rows: list[dict] = field(default_factory=list)  # a cine loop's rows, one per frame (row is the chosen's)
+
+    @property
+    def rows(self) -> list[dict]:
+        return self.frame_rows or [self.row]
 
 
 def _read(path: str) -> bytes:
@@ -83,31 +88,24 @@ def segment_file(predictor: Predictor, path: str, threshold: float | None = None
     """One image file -> its CSV row and output files. ``data``: the file's bytes when the caller has read them.
     Never raises for a bad file: the row's ``error`` says what went wrong."""
     threshold = predictor.threshold if threshold is None else threshold
-    out = Segmented({"file": path, "threshold": threshold, "edited": False, "dicom_seg": "", "error": ""})
+    out = Segmented({"file": path, "frame": "", "threshold": threshold, "edited": False, "dicom_seg": "",
+                     "dicom_sr": "", "note": "", "error": ""})
     try:
         data = _read(path) if data is None else data
         img = decode_image(data, os.path.basename(path))
+        if img.frame_count > 1:
+            return _segment_cine(predictor, img, data, threshold, pixel_spacing_mm, out)
         pred = predictor.predict(img.gray)
         mask = lesion_mask(pred.probability, threshold, predictor.decision)
-        score = lesion_score(pred.probability, threshold)
         malignancy = calibrate(pred.malignancy, predictor.decision.platt) if mask.any() else None
         spacing = img.pixel_spacing_mm or ((pixel_spacing_mm, pixel_spacing_mm) if pixel_spacing_mm else None)
-        m = measure(mask, spacing)
+        out.row.update(_figures(pred.probability, mask, threshold, malignancy, spacing, img, pred.inference_ms))
         out.files[MASK_SUFFIX] = encode_png(mask.astype("uint8") * 255)
         dicom = data if is_dicom(data, path) else None
         if dicom is not None:
-            out.row["dicom_seg"] = _segmentation(predictor, dicom, mask, out.files)
+            _dicom_objects(predictor, dicom, mask, None, spacing, out.row, out.files)
         if report:
             out.reported = _report(predictor, img, pred, dicom, threshold, pixel_spacing_mm, out.files)
-        out.row.update(width=img.width, height=img.height, lesion_area_px=m.area_px,
-                       lesion_area_mm2="" if m.area_mm2 is None else round(m.area_mm2, 3),
-                       lesion_count=m.lesion_count,
-                       longest_diameter_px="" if m.longest_diameter_px is None else round(m.longest_diameter_px, 2),
-                       lesion_score=round(score, 4),
-                       gated=bool(mask_at(pred.probability, threshold).any() and not mask.any()),
-                       malignancy_calibrated="" if malignancy is None else round(malignancy, 4),
-                       malignancy_band="" if malignancy is None else malignancy_band(malignancy),
-                       inference_ms=round(pred.inference_ms, 2))
     except ImageReadError as exc:
         out.row["error"], out.files = str(exc), {}
     except Exception as exc:  # one bad file must not stop the batch
@@ -115,15 +113,71 @@ def segment_file(predictor: Predictor, path: str, threshold: float | None = None
     return out
 
 
-def _segmentation(predictor: Predictor, source: bytes, mask, files: dict[str, bytes]) -> str:
-    """Adds the DICOM Segmentation to files; returns what the CSV says: 'written', or why it was not."""
-    from core.report.dicomseg import DicomSegError, segmentation_bytes
+def _figures(probability, mask, threshold: float, malignancy, spacing, img, inference_ms: float) -> dict:
+    """The CSV columns that describe one (frame's) mask."""
+    m = measure(mask, spacing)
+    return dict(width=img.width, height=img.height, lesion_area_px=m.area_px,
+                lesion_area_mm2="" if m.area_mm2 is None else round(m.area_mm2, 3),
+                lesion_count=m.lesion_count,
+                longest_diameter_px="" if m.longest_diameter_px is None else round(m.longest_diameter_px, 2),
+                lesion_score=round(lesion_score(probability, threshold), 4),
+                gated=bool(mask_at(probability, threshold).any() and not mask.any()),
+                malignancy_calibrated="" if malignancy is None else round(malignancy, 4),
+                malignancy_band="" if malignancy is None else malignancy_band(malignancy),
+                inference_ms=round(inference_ms, 2))
 
+
+def _segment_cine(predictor: Predictor, img, data: bytes, threshold: float, pixel_spacing_mm: float | None,
+                  out: Segmented) -> Segmented:
+    """A cine loop: every frame segmented (batched, core.inference.cine), one row per frame; the SEG and SR
+    cover the frame with the largest lesion (or every frame, where the source's geometry allows)."""
+    from core.inference.cine import largest_frame, predict_frames
+
+    cine = predict_frames(predictor, img.frames)
+    spacing = img.pixel_spacing_mm or ((pixel_spacing_mm, pixel_spacing_mm) if pixel_spacing_mm else None)
+    per_frame_ms = cine.inference_ms / cine.frame_count
+    areas = []
+    for i in range(cine.frame_count):
+        prob = cine.frame_probability(i)
+        mask = lesion_mask(prob, threshold, predictor.decision)
+        raw = None if cine.malignancy is None else cine.malignancy[i]
+        malignancy = calibrate(raw, predictor.decision.platt) if mask.any() and raw is not None else None
+        row = {**out.row, "frame": i + 1, **_figures(prob, mask, threshold, malignancy, spacing, img, per_frame_ms)}
+        out.frame_rows.append(row)
+        areas.append(int(row["lesion_area_px"]))
+    chosen = largest_frame(areas)
+    mask = lesion_mask(cine.frame_probability(chosen), threshold, predictor.decision)
+    out.row = out.frame_rows[chosen]
+    out.row["note"] = f"largest lesion of the {cine.frame_count}-frame loop"
+    out.files[MASK_SUFFIX] = encode_png(mask.astype("uint8") * 255)
+    _dicom_objects(predictor, data, mask, chosen + 1, spacing, out.row, out.files)
+    for row in out.frame_rows:
+        row["dicom_seg"], row["dicom_sr"] = out.row["dicom_seg"], out.row["dicom_sr"]
+    return out
+
+
+def _dicom_objects(predictor: Predictor, source: bytes, mask, frame: int | None, spacing, row: dict,
+                   files: dict[str, bytes]) -> None:
+    """Adds the DICOM Segmentation and its measurement report (SR) to files; row says 'written', or why not."""
+    from core.report.dicomseg import DicomSegError, make_segmentation
+    from core.report.dicomsr import measurement_report_bytes
+
+    model = os.path.basename(predictor.path)
     try:
-        files[SEG_SUFFIX] = segmentation_bytes(source, mask, model_name=os.path.basename(predictor.path))
+        seg = make_segmentation(source, mask, model_name=model, frame=frame)
     except DicomSegError as exc:
-        return f"not written: {exc}"
-    return "written"
+        row["dicom_seg"] = row["dicom_sr"] = f"not written: {exc}"
+        return
+    files[SEG_SUFFIX] = seg.data
+    row["dicom_seg"] = "written"
+    if seg.note:
+        row["note"] = "; ".join(x for x in (row.get("note"), f"the SEG {seg.note}") if x)
+    try:
+        files[SR_SUFFIX] = measurement_report_bytes(source, seg, mask, spacing, row.get("malignancy_band") or None,
+                                                    model_name=model)
+        row["dicom_sr"] = "written"
+    except DicomSegError as exc:
+        row["dicom_sr"] = f"not written: {exc}"
 
 
 def _report(predictor: Predictor, img, pred, dicom: bytes | None, threshold: float, pixel_spacing_mm: float | None,
@@ -151,6 +205,8 @@ def write_outputs(out_dir: str, stem: str, files: dict[str, bytes], row: dict) -
         write_output(out_dir, stem, suffix, data)
     if SEG_SUFFIX in files:
         row["dicom_seg"] = f"{stem}{SEG_SUFFIX}"
+    if SR_SUFFIX in files:
+        row["dicom_sr"] = f"{stem}{SR_SUFFIX}"
 
 
 def write_predictions_csv(out_dir: str, rows: list[dict]) -> str:
@@ -171,9 +227,11 @@ def predict_files(predictor: Predictor, files: list[str], out_dir: str, threshol
     for i, (path, stem) in enumerate(zip(files, output_stems(files))):
         result = segment_file(predictor, path, threshold, pixel_spacing_mm, report=report)
         write_outputs(out_dir, stem, result.files, result.row)
+        for row in result.rows:  # a cine loop's frames name the same SEG and SR
+            row["dicom_seg"], row["dicom_sr"] = result.row["dicom_seg"], result.row["dicom_sr"]
         if result.reported:
             reported.append(result.reported)
-        rows.append(result.row)
+        rows.extend(result.rows)
         if progress:
             progress(i + 1, len(files))
     write_predictions_csv(out_dir, rows)
