@@ -31,8 +31,7 @@ from core.data.imageio import (
     is_dicom,
 )
 from core.data.layouts import MASK_RE
-from core.inference.decision import Decision, calibrate, gated_mask, lesion_score, malignancy_band
-from core.inference.predictor import mask_at
+from core.inference.decision import Decision, calibrate, lesion_mask, lesion_score, malignancy_band
 from core.metrics.scores import dice, iou
 
 
@@ -136,9 +135,9 @@ def view_at(analysis: Analysis, threshold: float, typed_mm_per_px: float | None 
     """The mask and its figures at this threshold; with gate=True the model's no-lesion gate applies, as in
     core.predict and core.evaluate (gate=False: the clinician asked to see the raw thresholded mask).
     edits: the clinician's add and remove layers, laid over the (gated) thresholded mask."""
-    raw = mask_at(analysis.probability, threshold)
+    raw = lesion_mask(analysis.probability, threshold)
     use_gate = gate and analysis.decision is not None
-    model_mask = gated_mask(analysis.probability, threshold, analysis.decision.gate) if use_gate else raw
+    model_mask = lesion_mask(analysis.probability, threshold, analysis.decision.gate) if use_gate else raw
     gated = bool(raw.any() and not model_mask.any())
     mask = combine(model_mask, edits) if edits is not None and edits.edited else model_mask
     edited = mask is not model_mask and bool((mask != model_mask).any())  # the edits change what is exported
@@ -226,9 +225,15 @@ def summary_row(analysis: Analysis, view: View, threshold: float) -> dict:
     }
 
 
+def calibrated_malignancy(analysis: Analysis) -> float | None:
+    """The head's malignancy probability, Platt-calibrated when the card carries a calibration (else as the head
+    gave it); None for a model with no malignancy head."""
+    return calibrate(analysis.malignancy, analysis.decision.platt if analysis.decision else None)
+
+
 def _band(analysis: Analysis) -> str | None:
     platt = analysis.decision.platt if analysis.decision else None
-    return None if analysis.malignancy is None or platt is None else malignancy_band(calibrate(analysis.malignancy, platt))
+    return None if analysis.malignancy is None or platt is None else malignancy_band(calibrated_malignancy(analysis))
 
 
 def rows_to_csv(rows: list[dict]) -> bytes:

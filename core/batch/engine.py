@@ -1,10 +1,12 @@
 """Batch prediction: segment many image files into mask PNGs and one CSV (``python -m core.predict``).
 
-The command line and its options are documented in core/predict.py. This module owns the pieces both engines
+The command line and its options are documented in core/predict.py. Each file goes through the per-image pipeline
+the Segment page uses (``core.analysis.segment.analyse`` and ``view_at``), so a batch row and the page agree by
+construction. This module owns the pieces both engines
 share: the input walk, the output stems (decided for every file before any is segmented, so they do not depend on
 which files fail or on the order a cluster finishes them), ``segment_file`` (one file to its CSV row and its output
 files: the mask PNG, and for a DICOM input a DICOM Segmentation over it), and the writers. The plain engine is
-``predict_files``; the Ray engine (``core.inference.ray_batch``) calls the same ``segment_file`` on its workers, so
+``predict_files``; the Ray engine (``core.batch.ray_engine``) calls the same ``segment_file`` on its workers, so
 the two give the same results by construction.
 """
 from __future__ import annotations
@@ -14,10 +16,10 @@ import os
 from dataclasses import dataclass, field
 
 from core import runtime  # noqa: F401
-from core.analysis.measure import measure
-from core.data.imageio import IMAGE_EXTENSIONS, ImageReadError, decode_image, encode_png, is_dicom
-from core.inference.decision import calibrate, lesion_score, malignancy_band
-from core.inference.predictor import Predictor, lesion_mask, mask_at
+from core.analysis.segment import Analysis, Upload, analyse, calibrated_malignancy, mask_png, view_at
+from core.data.imageio import IMAGE_EXTENSIONS, ImageReadError
+from core.inference.decision import lesion_score, malignancy_band
+from core.inference.predictor import Predictor
 
 CSV_FIELDS = ["file", "width", "height", "lesion_area_px", "lesion_area_mm2", "lesion_count",
               "longest_diameter_px", "lesion_score", "gated", "malignancy_calibrated", "malignancy_band", "threshold",
@@ -80,34 +82,31 @@ def _read(path: str) -> bytes:
 
 def segment_file(predictor: Predictor, path: str, threshold: float | None = None,
                  pixel_spacing_mm: float | None = None, data: bytes | None = None, report: bool = False) -> Segmented:
-    """One image file -> its CSV row and output files. ``data``: the file's bytes when the caller has read them.
+    """One image file -> its CSV row and output files, through the Segment page's own pipeline (``analyse`` once,
+    then ``view_at`` the threshold). ``data``: the file's bytes when the caller has read them.
     Never raises for a bad file: the row's ``error`` says what went wrong."""
     threshold = predictor.threshold if threshold is None else threshold
     out = Segmented({"file": path, "threshold": threshold, "edited": False, "dicom_seg": "", "error": ""})
     try:
         data = _read(path) if data is None else data
-        img = decode_image(data, os.path.basename(path))
-        pred = predictor.predict(img.gray)
-        mask = lesion_mask(pred.probability, threshold, predictor.decision)
-        score = lesion_score(pred.probability, threshold)
-        malignancy = calibrate(pred.malignancy, predictor.decision.platt) if mask.any() else None
-        spacing = img.pixel_spacing_mm or ((pixel_spacing_mm, pixel_spacing_mm) if pixel_spacing_mm else None)
-        m = measure(mask, spacing)
-        out.files[MASK_SUFFIX] = encode_png(mask.astype("uint8") * 255)
-        dicom = data if is_dicom(data, path) else None
-        if dicom is not None:
-            out.row["dicom_seg"] = _segmentation(predictor, dicom, mask, out.files)
+        a = analyse(predictor, Upload(os.path.basename(path), data))
+        v = view_at(a, threshold, pixel_spacing_mm)
+        m = v.measurements
+        malignancy = calibrated_malignancy(a) if v.mask.any() else None
+        out.files[MASK_SUFFIX] = mask_png(v)
+        if a.dicom is not None:
+            out.row["dicom_seg"] = _segmentation(predictor, a.dicom, v.mask, out.files)
         if report:
-            out.reported = _report(predictor, img, pred, dicom, threshold, pixel_spacing_mm, out.files)
-        out.row.update(width=img.width, height=img.height, lesion_area_px=m.area_px,
+            out.reported = _report(predictor, a, v, threshold, out.files)
+        out.row.update(width=a.image.width, height=a.image.height, lesion_area_px=m.area_px,
                        lesion_area_mm2="" if m.area_mm2 is None else round(m.area_mm2, 3),
                        lesion_count=m.lesion_count,
                        longest_diameter_px="" if m.longest_diameter_px is None else round(m.longest_diameter_px, 2),
-                       lesion_score=round(score, 4),
-                       gated=bool(mask_at(pred.probability, threshold).any() and not mask.any()),
+                       lesion_score=round(lesion_score(a.probability, threshold), 4),
+                       gated=v.gated,
                        malignancy_calibrated="" if malignancy is None else round(malignancy, 4),
                        malignancy_band="" if malignancy is None else malignancy_band(malignancy),
-                       inference_ms=round(pred.inference_ms, 2))
+                       inference_ms=round(a.inference_ms, 2))
     except ImageReadError as exc:
         out.row["error"], out.files = str(exc), {}
     except Exception as exc:  # one bad file must not stop the batch
@@ -126,15 +125,10 @@ def _segmentation(predictor: Predictor, source: bytes, mask, files: dict[str, by
     return "written"
 
 
-def _report(predictor: Predictor, img, pred, dicom: bytes | None, threshold: float, pixel_spacing_mm: float | None,
-            files: dict[str, bytes]):
+def _report(predictor: Predictor, a: Analysis, v, threshold: float, files: dict[str, bytes]):
     """Adds the image's PDF report (as the Segment page makes it) to files; returns (analysis, view) for the batch's."""
-    from core.analysis import segment as an
     from core.report.pdf import image_report
 
-    a = an.Analysis(img.name, img, pred.probability, pred.malignancy, pred.inference_ms,
-                    decision=predictor.decision, dicom=dicom)
-    v = an.view_at(a, threshold, pixel_spacing_mm)
     files[REPORT_SUFFIX] = image_report(a, v, threshold, predictor.card, os.path.basename(predictor.path))
     return a, v
 
