@@ -44,7 +44,8 @@ def image_files(data: list[str] | None, n: int) -> list[str]:
 def bench_predict_path(weights: str, files: list[str]) -> dict:
     from core.analysis.measure import measure
     from core.data.imageio import decode_image
-    from core.inference.predictor import Predictor, lesion_mask
+    from core.inference.decision import lesion_mask
+    from core.inference.predictor import Predictor
 
     t0 = time.perf_counter()
     p = Predictor.load(weights)
@@ -55,7 +56,7 @@ def bench_predict_path(weights: str, files: list[str]) -> dict:
         t = time.perf_counter()
         img = decode_image(data, "x.png")
         pred = p.predict(img.gray)
-        measure(lesion_mask(pred.probability, p.threshold, p.decision))
+        measure(lesion_mask(pred.probability, p.threshold, p.decision.gate))
         times.append((time.perf_counter() - t) * 1000)
     return {"median_ms": float(np.median(times)), "p90_ms": float(np.percentile(times, 90)), "n": len(times),
             "load_and_warm_up_s": load_s, "image_size": p.image_size}

@@ -21,15 +21,15 @@ from core import runtime
 
 
 def sample_files(copies: int) -> list[str]:
+    from core.batch.engine import collect_inputs
     from core.cards.registry import PROJECT_ROOT
-    from core.inference.batch import collect_inputs
 
     files = collect_inputs([os.path.join(PROJECT_ROOT, "samples", "busi")])
     return (files * (copies // len(files) + 1))[:copies]
 
 
 def bench_plain(weights: str, files: list[str], out: str) -> dict:
-    from core.inference.batch import predict_files
+    from core.batch.engine import predict_files
     from core.inference.predictor import Predictor
 
     t0 = time.perf_counter()
@@ -50,7 +50,7 @@ def bench_ray(weights: str, files: list[str], out: str, workers: int) -> dict:
     rate: one worker's images per second inside segment_file alone; the gap to the steady rate per
     worker is what Ray costs per image.
     """
-    from core.inference.ray_batch import predict_files_ray
+    from core.batch.ray_engine import predict_files_ray
 
     stats: dict = {}
     predict_files_ray(weights, files, out, workers=workers, stats=stats)
@@ -74,8 +74,8 @@ def bench_driver_writes(files: list[str], out: str) -> float:
     the ceiling of one driver, whatever the cluster behind it."""
     import numpy as np
 
+    from core.batch.ray_engine import MaskWriter
     from core.data.imageio import encode_png
-    from core.inference.ray_batch import MaskWriter
 
     png = encode_png((np.random.default_rng(0).random((450, 500)) > 0.9).astype("uint8") * 255)
     row = json.dumps({"file": files[0], "width": 500, "height": 450, "error": ""})
@@ -126,8 +126,8 @@ def cluster_model(plain: dict, ray1: dict, ray2: dict, driver_rate: float) -> tu
 
 
 def main(argv=None) -> int:
+    from core.batch.ray_engine import import_ray, local_runtime_env, predict_files_ray
     from core.cards.registry import default_model_path
-    from core.inference.ray_batch import import_ray, local_runtime_env, predict_files_ray
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--copies", type=int, default=200, help="images per engine (the samples, repeated)")

@@ -30,7 +30,8 @@ def profile_model(weights: str, blobs: list[bytes]) -> dict[str, float]:
     """Median ms per stage over the given image files, one image at a time (as the app runs)."""
     from core.analysis.measure import measure
     from core.data.imageio import decode_image
-    from core.inference.predictor import Predictor, mask_at
+    from core.inference.decision import lesion_mask
+    from core.inference.predictor import Predictor
     from core.inference.preprocess import probability_to_original
 
     p = Predictor.load(weights)
@@ -45,7 +46,7 @@ def profile_model(weights: str, blobs: list[bytes]) -> dict[str, float]:
         marks.append(time.perf_counter())
         full = probability_to_original(prob[0], *img.gray.shape)
         marks.append(time.perf_counter())
-        measure(mask_at(full, p.threshold))
+        measure(lesion_mask(full, p.threshold))
         marks.append(time.perf_counter())
         for stage, a, b in zip(STAGES, marks, marks[1:]):
             times[stage].append((b - a) * 1000)

@@ -11,7 +11,7 @@ DICOM Segmentation over it); with --report also ``DIR/<stem>_report.pdf``
 and ``DIR/report.pdf`` for the batch. A bad file gets a row with ``error``
 filled in and the others carry on.
 
-``--engine ray`` runs the same per-image work on Ray Data (core.inference.ray_batch):
+``--engine ray`` runs the same per-image work on Ray Data (core.batch.ray_engine):
 on a local Ray started for the run, or on the cluster at ``--address``. It needs
 ``pip install -r requirements-scale.txt``; the default plain engine needs no Ray.
 """
@@ -22,8 +22,8 @@ import os
 import sys
 
 from core import runtime  # noqa: F401  (quiets TensorFlow before import)
+from core.batch.engine import collect_inputs, predict_files
 from core.cards.registry import active_model_path
-from core.inference.batch import collect_inputs, predict_files
 from core.inference.predictor import ModelLoadError, Predictor
 
 
@@ -61,7 +61,7 @@ def main(argv=None) -> int:
 
     bar = tqdm(total=len(files), unit="img", file=sys.stderr)
     if a.engine == "ray":
-        from core.inference.ray_batch import RayMissingError, predict_files_ray
+        from core.batch.ray_engine import RayMissingError, predict_files_ray
 
         if not os.path.isfile(weights):  # say so before starting a cluster job
             print(f"No model file at {weights}.", file=sys.stderr)

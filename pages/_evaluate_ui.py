@@ -20,7 +20,6 @@ from core.evaluation.folder import (
 )
 from core.evaluation.scoring import rows_csv_text
 from core.evaluation.tables import class_table, group_table, interval_caption, size_table
-from core.inference.predictor import mask_at
 from pages._common import predictor_or_stop
 
 
@@ -128,7 +127,7 @@ def worst_ui(r: Evaluation, n: int = 4):
     order = np.argsort([x["dice"] for x in r.rows])[:n]
     for i in order:
         s, row = r.scored[i], r.rows[i]
-        pred = mask_at(s.probability, r.threshold)
+        pred = r.scored_mask(i)  # the mask its Dice was scored on, no-lesion gate included
         c = st.columns(3)
         c[0].image(lesion_overlay(s.case.gray, s.case.mask, 0.35, colour=(64, 200, 255)), caption=f"{row['key']} — ground truth")
         c[1].image(lesion_overlay(s.case.gray, pred, 0.35), caption=f"prediction — Dice {row['dice']:.3f}")

@@ -244,7 +244,7 @@ def require_ray():
 def local_ray():
     """One small local Ray for a whole test module (starting one costs seconds), shut down after it."""
     ray = require_ray()
-    from core.inference.ray_batch import local_runtime_env
+    from core.batch.ray_engine import local_runtime_env
 
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
              runtime_env=local_runtime_env())

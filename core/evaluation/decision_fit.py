@@ -14,7 +14,7 @@ import numpy as np
 
 from core.data.layouts import CLASS_LABEL
 from core.evaluation.scoring import Scored
-from core.inference.decision import Decision, calibrate, calibration_summary, fit_platt, gated_mask
+from core.inference.decision import Decision, calibrate, calibration_summary, fit_platt, lesion_mask
 from core.metrics.scores import dice, false_alarm
 
 
@@ -22,7 +22,7 @@ def gate_objective(scored: list[Scored], threshold: float, gate: float | None) -
     """(objective, mean lesion Dice, false-alarm rate) of this gate on these images."""
     lesion, alarms = [], []
     for s in scored:
-        mask = gated_mask(s.probability, threshold, gate)
+        mask = lesion_mask(s.probability, threshold, gate)
         if s.case.mask.any():
             lesion.append(dice(s.case.mask, mask))
         else:

@@ -4,8 +4,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from core.data.layouts import CLASS_LABEL
 from core.evaluation.scoring import Scored, predict_cases, score_predictions, summarise, summarise_by
+from core.inference.decision import lesion_mask
 
 
 def manifest_for(model_path: str) -> str | None:
@@ -41,6 +44,11 @@ class Evaluation:
     seen: int | None = None  # images here that the model trained or was tuned on: its figures on them are optimistic
     by_dataset: dict = field(default_factory=dict)  # summarise() per dataset
     by_device: dict = field(default_factory=dict)  # summarise() per scanner, where the layout names it
+    gate: float | None = None  # the model's no-lesion gate, applied to every mask scored here
+
+    def scored_mask(self, i: int) -> np.ndarray:
+        """Image i's predicted mask exactly as its row was scored: at this threshold, with the no-lesion gate."""
+        return lesion_mask(self.scored[i].probability, self.threshold, self.gate)
 
 
 def evaluate_folder(predictor, data: str | list[str], threshold: float | None = None, split: str | None = None,
@@ -70,7 +78,8 @@ def evaluate_folder(predictor, data: str | list[str], threshold: float | None = 
     conflicted = group_cases(loaded).conflicted_keys if len(loaded) > 1 else set()
     return Evaluation(predictor.path, threshold, rows, summarise(rows, conflicted), scored, problems,
                       seen_in_training(predictor.path, [r["key"] for r in rows]),
-                      summarise_by(rows, "dataset", conflicted), summarise_by(rows, "device", conflicted))
+                      summarise_by(rows, "dataset", conflicted), summarise_by(rows, "device", conflicted),
+                      predictor.decision.gate if predictor.decision else None)
 
 
 def seen_warning(ev: Evaluation) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.data.layouts import CLASS_LABEL, CLASSES, LoadedCase
-from core.inference.decision import Decision, calibrate, gated_mask, lesion_score
+from core.inference.decision import Decision, calibrate, lesion_mask, lesion_score
 from core.metrics.intervals import auc_interval, mean_interval, paired_difference, proportion_interval
 from core.metrics.scores import false_alarm, roc_auc, segmentation_report
 
@@ -48,7 +48,7 @@ def score_predictions(scored: list[Scored], threshold: float, decision: Decision
     decision's no-lesion gate, and its calibrated malignancy probability, when a decision is given."""
     rows = []
     for s in scored:
-        pred = gated_mask(s.probability, threshold, decision.gate if decision else None)
+        pred = lesion_mask(s.probability, threshold, decision.gate if decision else None)
         gt = s.case.mask
         rep = segmentation_report(gt, pred)
         rows.append({

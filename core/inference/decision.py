@@ -47,7 +47,7 @@ def lesion_score(probability: np.ndarray, threshold: float) -> float:
 
     probability: (H, W) float in [0, 1]. The largest region is the one a clinician's eye goes to; its mean
     (not its peak) is what separates a faint false alarm from a lesion the network is sure of."""
-    mask = (probability >= threshold).astype(np.uint8)
+    mask = lesion_mask(probability, threshold).astype(np.uint8)
     if not mask.any():
         return 0.0
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
@@ -55,8 +55,9 @@ def lesion_score(probability: np.ndarray, threshold: float) -> float:
     return float(probability[labels == largest].mean())
 
 
-def gated_mask(probability: np.ndarray, threshold: float, gate: float | None) -> np.ndarray:
-    """The lesion mask at this threshold, emptied when the image's lesion_score is under the gate."""
+def lesion_mask(probability: np.ndarray, threshold: float, gate: float | None = None) -> np.ndarray:
+    """The one mask rule: (H, W) bool, the pixels whose probability reaches the threshold, emptied when a gate is
+    given and the image's lesion_score is under it. The app, core.predict, core.evaluate and training all call this."""
     mask = probability >= threshold
     if gate is not None and mask.any() and lesion_score(probability, threshold) < gate:
         return np.zeros_like(mask)

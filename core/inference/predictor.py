@@ -17,7 +17,7 @@ import numpy as np
 
 from core import runtime  # noqa: F401  (sets TF log level before TensorFlow loads)
 from core.cards.modelcard import read_card
-from core.inference.decision import Decision, gated_mask
+from core.inference.decision import Decision
 from core.inference.preprocess import probability_to_original, to_model_input
 
 DEFAULT_THRESHOLD = 0.5
@@ -157,12 +157,3 @@ class Predictor:
         ms = (time.perf_counter() - t0) * 1000.0
         return Prediction(full, None if mal is None else float(mal[0]), ms)
 
-
-def mask_at(probability: np.ndarray, threshold: float) -> np.ndarray:
-    """The predicted lesion mask: pixels whose probability reaches the threshold (no gate)."""
-    return probability >= threshold
-
-
-def lesion_mask(probability: np.ndarray, threshold: float, decision: Decision | None) -> np.ndarray:
-    """The mask the product shows and scores: mask_at, emptied by the model's no-lesion gate when it has one."""
-    return gated_mask(probability, threshold, decision.gate if decision else None)

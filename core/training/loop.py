@@ -94,12 +94,12 @@ def image_dice_mean(probabilities: np.ndarray, targets: np.ndarray, threshold: f
     Unlike Keras' batch-averaged Dice, one lesion-free batch cannot swing it,
     so it is a steadier signal for choosing the best checkpoint.
     """
-    from core.inference.predictor import mask_at
+    from core.inference.decision import lesion_mask
     from core.metrics.scores import dice
 
     probabilities = probabilities.reshape(len(probabilities), -1)
     targets = targets.reshape(len(targets), -1).astype(bool)
-    return float(np.mean([dice(gt, mask_at(prob, threshold)) for prob, gt in zip(probabilities, targets)]))
+    return float(np.mean([dice(gt, lesion_mask(prob, threshold)) for prob, gt in zip(probabilities, targets)]))
 
 
 def make_progress_callback(run: RunFolder, total_epochs: int, best_so_far: float, log=print,

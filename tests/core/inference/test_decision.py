@@ -9,7 +9,7 @@ from core.inference.decision import (
     calibrate,
     calibration_summary,
     fit_platt,
-    gated_mask,
+    lesion_mask,
     lesion_score,
     malignancy_band,
 )
@@ -24,12 +24,12 @@ def test_lesion_score_is_the_mean_probability_of_the_largest_region():
     assert lesion_score(np.zeros((4, 4)), 0.5) == 0.0
 
 
-def test_gated_mask_empties_only_under_the_gate():
+def test_lesion_mask_empties_only_under_the_gate():
     p = np.zeros((6, 6), np.float32)
     p[1:3, 1:3] = 0.55
-    assert gated_mask(p, 0.5, 0.6).sum() == 0
-    assert gated_mask(p, 0.5, 0.5).sum() == 4
-    assert gated_mask(p, 0.5, None).sum() == 4
+    assert lesion_mask(p, 0.5, 0.6).sum() == 0
+    assert lesion_mask(p, 0.5, 0.5).sum() == 4
+    assert lesion_mask(p, 0.5, None).sum() == 4
 
 
 def test_platt_calibration_by_hand():

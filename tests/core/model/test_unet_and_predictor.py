@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from core.inference.predictor import ModelLoadError, Predictor, mask_at
+from core.inference.decision import lesion_mask
+from core.inference.predictor import ModelLoadError, Predictor
 from core.model.unet import build_classic_unet, build_unet
 
 
@@ -41,7 +42,7 @@ def test_predictor_returns_probability_at_original_size(tiny_model_path):
     out = p.predict(gray)
     assert out.probability.shape == (45, 71) and out.probability.dtype == np.float32
     assert 0 <= out.malignancy <= 1 and out.inference_ms > 0
-    assert mask_at(out.probability, 0.0).all() and not mask_at(out.probability, 1.01).any()
+    assert lesion_mask(out.probability, 0.0).all() and not lesion_mask(out.probability, 1.01).any()
 
 
 def test_classic_single_output_h5_model_is_accepted(tmp_path):

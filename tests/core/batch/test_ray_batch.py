@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.inference.batch import CSV_FIELDS, TIMING_FIELDS
+from core.batch.engine import CSV_FIELDS, TIMING_FIELDS
 from core.predict import main
 from tests.conftest import ROOT, SAMPLES
 
@@ -73,13 +73,13 @@ def test_without_ray_the_ray_engine_says_how_to_install_it(tmp_path, monkeypatch
 def test_the_plain_engine_never_imports_ray():
     import subprocess
 
-    code = "import sys, core.predict, core.inference.batch; print('ray' in sys.modules)"
+    code = "import sys, core.predict, core.batch.engine; print('ray' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
 def test_paths_are_cut_into_about_one_batch_per_piece_with_a_cap():
-    from core.inference.ray_batch import BATCH_SIZE, block_count
+    from core.batch.ray_engine import BATCH_SIZE, block_count
 
     assert block_count(1, 2) == 1
     assert block_count(BATCH_SIZE * 5, 2) == 5
@@ -87,7 +87,7 @@ def test_paths_are_cut_into_about_one_batch_per_piece_with_a_cap():
 
 
 def test_mask_writer_writes_every_mask_and_a_failed_write_fails_the_run(tmp_path):
-    from core.inference.ray_batch import MaskWriter
+    from core.batch.ray_engine import MaskWriter
 
     with MaskWriter(str(tmp_path)) as writer:
         for i in range(50):

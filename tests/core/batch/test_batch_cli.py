@@ -72,7 +72,7 @@ def test_dicom_gets_a_seg_and_report_writes_pdfs(tmp_path, tiny_model_path):
 
 
 def test_stems_are_decided_for_every_file_before_any_is_segmented(tmp_path, tiny_model_path):
-    from core.inference.batch import output_stems
+    from core.batch.engine import output_stems
 
     assert output_stems(["a/x.png", "b/x.png", "c/y.png", "d/x.jpg"]) == ["x", "x_2", "y", "x_3"]
     # a file that fails keeps its stem, so the other masks' names do not depend on which files were readable

@@ -1,11 +1,11 @@
-"""Batch prediction on Ray Data: the same per-image work as ``core.inference.batch``, spread over a cluster.
+"""Batch prediction on Ray Data: the same per-image work as ``core.batch.engine``, spread over a cluster.
 
     python -m core.predict INPUT... --out DIR --engine ray [--address ADDR] [--workers N]
 
 The driver (this process) walks the inputs and decides every output stem, then hands
 Ray Data a table of (index, path). ``map_batches`` runs ``SegmentImages``, a callable
 class: Ray builds one per worker, which loads the model once and reuses it for every
-batch it is given. Each worker reads its files and calls ``core.inference.batch.segment_file``,
+batch it is given. Each worker reads its files and calls ``core.batch.engine.segment_file``,
 the function the plain engine calls, so masks and rows are the same by construction.
 Rows and mask PNGs (a few kB each) stream back to the driver, which alone writes
 ``DIR``: the output folder need not be shared with the workers, and the CSV keeps the
@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from core.inference.batch import (
+from core.batch.engine import (
     MASK_SUFFIX,
     SEG_SUFFIX,
     output_stems,
@@ -195,7 +195,7 @@ def predict_files_ray(weights: str, files: list[str], out_dir: str, threshold: f
                       cpus_per_worker: float = 1, progress=None, stats: dict | None = None) -> list[dict]:
     """Segment ``files`` on Ray with ``workers`` model replicas; write masks and predictions.csv into out_dir.
 
-    Returns the CSV rows in input order, as ``core.inference.batch.predict_files`` does. ``stats``, when
+    Returns the CSV rows in input order, as ``core.batch.engine.predict_files`` does. ``stats``, when
     given, receives where the time went (bench/bench_scale.py): ``images``, one (start, seconds, worker)
     per image, start in seconds from the call, seconds inside segment_file, worker a process id; and
     ``wall_s``.

@@ -1,10 +1,12 @@
 """Batch prediction: segment many image files into mask PNGs and one CSV (``python -m core.predict``).
 
-The command line and its options are documented in core/predict.py. This module owns the pieces both engines
+The command line and its options are documented in core/predict.py. Each file goes through the per-image pipeline
+the Segment page uses (``core.analysis.segment.analyse`` and ``view_at``), so a batch row and the page agree by
+construction. This module owns the pieces both engines
 share: the input walk, the output stems (decided for every file before any is segmented, so they do not depend on
 which files fail or on the order a cluster finishes them), ``segment_file`` (one file to its CSV row and its output
 files: the mask PNG, and for a DICOM input a DICOM Segmentation over it), and the writers. The plain engine is
-``predict_files``; the Ray engine (``core.inference.ray_batch``) calls the same ``segment_file`` on its workers, so
+``predict_files``; the Ray engine (``core.batch.ray_engine``) calls the same ``segment_file`` on its workers, so
 the two give the same results by construction.
 """
 from __future__ import annotations
@@ -14,10 +16,19 @@ import os
 from dataclasses import dataclass, field
 
 from core import runtime  # noqa: F401
-from core.analysis.measure import measure
-from core.data.imageio import IMAGE_EXTENSIONS, ImageReadError, decode_image, encode_png, is_dicom
-from core.inference.decision import calibrate, lesion_score, malignancy_band
-from core.inference.predictor import Predictor, lesion_mask, mask_at
+from core.analysis.segment import (
+    Analysis,
+    Upload,
+    analyse,
+    at_frame,
+    calibrated_malignancy,
+    effective_spacing,
+    mask_png,
+    view_at,
+)
+from core.data.imageio import IMAGE_EXTENSIONS, ImageReadError
+from core.inference.decision import lesion_score, malignancy_band
+from core.inference.predictor import Predictor
 
 CSV_FIELDS = ["file", "frame", "width", "height", "lesion_area_px", "lesion_area_mm2", "lesion_count",
               "longest_diameter_px", "lesion_score", "gated", "malignancy_calibrated", "malignancy_band", "threshold",
@@ -85,27 +96,24 @@ def _read(path: str) -> bytes:
 
 def segment_file(predictor: Predictor, path: str, threshold: float | None = None,
                  pixel_spacing_mm: float | None = None, data: bytes | None = None, report: bool = False) -> Segmented:
-    """One image file -> its CSV row and output files. ``data``: the file's bytes when the caller has read them.
+    """One image file -> its CSV row and output files, through the Segment page's own pipeline (``analyse`` once,
+    then ``view_at`` the threshold). ``data``: the file's bytes when the caller has read them.
     Never raises for a bad file: the row's ``error`` says what went wrong."""
     threshold = predictor.threshold if threshold is None else threshold
     out = Segmented({"file": path, "frame": "", "threshold": threshold, "edited": False, "dicom_seg": "",
                      "dicom_sr": "", "note": "", "error": ""})
     try:
         data = _read(path) if data is None else data
-        img = decode_image(data, os.path.basename(path))
-        if img.frame_count > 1:
-            return _segment_cine(predictor, img, data, threshold, pixel_spacing_mm, out)
-        pred = predictor.predict(img.gray)
-        mask = lesion_mask(pred.probability, threshold, predictor.decision)
-        malignancy = calibrate(pred.malignancy, predictor.decision.platt) if mask.any() else None
-        spacing = img.pixel_spacing_mm or ((pixel_spacing_mm, pixel_spacing_mm) if pixel_spacing_mm else None)
-        out.row.update(_figures(pred.probability, mask, threshold, malignancy, spacing, img, pred.inference_ms))
-        out.files[MASK_SUFFIX] = encode_png(mask.astype("uint8") * 255)
-        dicom = data if is_dicom(data, path) else None
-        if dicom is not None:
-            _dicom_objects(predictor, dicom, mask, None, spacing, out.row, out.files)
+        a = analyse(predictor, Upload(os.path.basename(path), data))
+        if a.cine is not None:
+            return _segment_cine(predictor, a, threshold, pixel_spacing_mm, out)
+        v = view_at(a, threshold, pixel_spacing_mm)
+        out.row.update(_figures(a, v, threshold))
+        out.files[MASK_SUFFIX] = mask_png(v)
+        if a.dicom is not None:
+            _dicom_objects(predictor, a, v, pixel_spacing_mm, out.row, out.files)
         if report:
-            out.reported = _report(predictor, img, pred, dicom, threshold, pixel_spacing_mm, out.files)
+            out.reported = _report(predictor, a, v, threshold, out.files)
     except ImageReadError as exc:
         out.row["error"], out.files = str(exc), {}
     except Exception as exc:  # one bad file must not stop the batch
@@ -113,58 +121,52 @@ def segment_file(predictor: Predictor, path: str, threshold: float | None = None
     return out
 
 
-def _figures(probability, mask, threshold: float, malignancy, spacing, img, inference_ms: float) -> dict:
-    """The CSV columns that describe one (frame's) mask."""
-    m = measure(mask, spacing)
-    return dict(width=img.width, height=img.height, lesion_area_px=m.area_px,
+def _figures(a: Analysis, v, threshold: float) -> dict:
+    """The CSV columns that describe one image's (or frame's) mask."""
+    m = v.measurements
+    malignancy = calibrated_malignancy(a) if v.mask.any() else None
+    return dict(width=a.image.width, height=a.image.height, lesion_area_px=m.area_px,
                 lesion_area_mm2="" if m.area_mm2 is None else round(m.area_mm2, 3),
                 lesion_count=m.lesion_count,
                 longest_diameter_px="" if m.longest_diameter_px is None else round(m.longest_diameter_px, 2),
-                lesion_score=round(lesion_score(probability, threshold), 4),
-                gated=bool(mask_at(probability, threshold).any() and not mask.any()),
+                lesion_score=round(lesion_score(a.probability, threshold), 4),
+                gated=v.gated,
                 malignancy_calibrated="" if malignancy is None else round(malignancy, 4),
                 malignancy_band="" if malignancy is None else malignancy_band(malignancy),
-                inference_ms=round(inference_ms, 2))
+                inference_ms=round(a.inference_ms, 2))
 
 
-def _segment_cine(predictor: Predictor, img, data: bytes, threshold: float, pixel_spacing_mm: float | None,
+def _segment_cine(predictor: Predictor, a: Analysis, threshold: float, pixel_spacing_mm: float | None,
                   out: Segmented) -> Segmented:
-    """A cine loop: every frame segmented (batched, core.inference.cine), one row per frame; the SEG and SR
-    cover the frame with the largest lesion (or every frame, where the source's geometry allows)."""
-    from core.inference.cine import largest_frame, predict_frames
+    """A cine loop: one row per frame (each frame through the same view_at as a single image); the mask PNG,
+    SEG and SR are of the frame with the largest lesion (the SEG of every frame where the source's geometry
+    allows only that: core.report.dicomseg)."""
+    from core.inference.cine import largest_frame
 
-    cine = predict_frames(predictor, img.frames)
-    spacing = img.pixel_spacing_mm or ((pixel_spacing_mm, pixel_spacing_mm) if pixel_spacing_mm else None)
-    per_frame_ms = cine.inference_ms / cine.frame_count
-    areas = []
-    for i in range(cine.frame_count):
-        prob = cine.frame_probability(i)
-        mask = lesion_mask(prob, threshold, predictor.decision)
-        raw = None if cine.malignancy is None else cine.malignancy[i]
-        malignancy = calibrate(raw, predictor.decision.platt) if mask.any() and raw is not None else None
-        row = {**out.row, "frame": i + 1, **_figures(prob, mask, threshold, malignancy, spacing, img, per_frame_ms)}
-        out.frame_rows.append(row)
-        areas.append(int(row["lesion_area_px"]))
-    chosen = largest_frame(areas)
-    mask = lesion_mask(cine.frame_probability(chosen), threshold, predictor.decision)
+    for i in range(a.frame_count):
+        f = at_frame(a, i)
+        out.frame_rows.append({**out.row, "frame": i + 1, **_figures(f, view_at(f, threshold, pixel_spacing_mm),
+                                                                      threshold)})
+    chosen = largest_frame([int(r["lesion_area_px"]) for r in out.frame_rows])
+    f = at_frame(a, chosen)
+    v = view_at(f, threshold, pixel_spacing_mm)
     out.row = out.frame_rows[chosen]
-    out.row["note"] = f"largest lesion of the {cine.frame_count}-frame loop"
-    out.files[MASK_SUFFIX] = encode_png(mask.astype("uint8") * 255)
-    _dicom_objects(predictor, data, mask, chosen + 1, spacing, out.row, out.files)
-    for row in out.frame_rows:
-        row["dicom_seg"], row["dicom_sr"] = out.row["dicom_seg"], out.row["dicom_sr"]
+    out.row["note"] = f"largest lesion of the {a.frame_count}-frame loop"
+    out.files[MASK_SUFFIX] = mask_png(v)
+    _dicom_objects(predictor, f, v, pixel_spacing_mm, out.row, out.files)
     return out
 
 
-def _dicom_objects(predictor: Predictor, source: bytes, mask, frame: int | None, spacing, row: dict,
+def _dicom_objects(predictor: Predictor, a: Analysis, v, pixel_spacing_mm: float | None, row: dict,
                    files: dict[str, bytes]) -> None:
     """Adds the DICOM Segmentation and its measurement report (SR) to files; row says 'written', or why not."""
     from core.report.dicomseg import DicomSegError, make_segmentation
     from core.report.dicomsr import measurement_report_bytes
 
     model = os.path.basename(predictor.path)
+    frame = None if a.frame is None else a.frame + 1
     try:
-        seg = make_segmentation(source, mask, model_name=model, frame=frame)
+        seg = make_segmentation(a.dicom, v.mask, edited=v.edited, model_name=model, frame=frame)
     except DicomSegError as exc:
         row["dicom_seg"] = row["dicom_sr"] = f"not written: {exc}"
         return
@@ -173,22 +175,17 @@ def _dicom_objects(predictor: Predictor, source: bytes, mask, frame: int | None,
     if seg.note:
         row["note"] = "; ".join(x for x in (row.get("note"), f"the SEG {seg.note}") if x)
     try:
-        files[SR_SUFFIX] = measurement_report_bytes(source, seg, mask, spacing, row.get("malignancy_band") or None,
-                                                    model_name=model)
+        files[SR_SUFFIX] = measurement_report_bytes(a.dicom, seg, v.mask, effective_spacing(a, pixel_spacing_mm),
+                                                    row.get("malignancy_band") or None, model_name=model)
         row["dicom_sr"] = "written"
     except DicomSegError as exc:
         row["dicom_sr"] = f"not written: {exc}"
 
 
-def _report(predictor: Predictor, img, pred, dicom: bytes | None, threshold: float, pixel_spacing_mm: float | None,
-            files: dict[str, bytes]):
+def _report(predictor: Predictor, a: Analysis, v, threshold: float, files: dict[str, bytes]):
     """Adds the image's PDF report (as the Segment page makes it) to files; returns (analysis, view) for the batch's."""
-    from core.analysis import segment as an
     from core.report.pdf import image_report
 
-    a = an.Analysis(img.name, img, pred.probability, pred.malignancy, pred.inference_ms,
-                    decision=predictor.decision, dicom=dicom)
-    v = an.view_at(a, threshold, pixel_spacing_mm)
     files[REPORT_SUFFIX] = image_report(a, v, threshold, predictor.card, os.path.basename(predictor.path))
     return a, v
 
