@@ -1,4 +1,5 @@
 """The audit log: who made which model active, deleted one, started or cancelled training, and when.
+(The dataset audit is another thing: core.data.dataset_audit.)
 
 One JSON object per line, appended with O_APPEND in a single write, so
 records from several sessions or processes never interleave, and the file is
