@@ -14,7 +14,7 @@ import json
 import os
 import time
 
-from core.cards.registry import runs_dir
+from core.locations import runs_dir
 
 
 def log_path(configured: str | None = None) -> str:

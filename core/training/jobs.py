@@ -15,8 +15,8 @@ import sys
 import time
 from dataclasses import dataclass
 
-from core.cards.registry import PROJECT_ROOT, runs_dir
 from core.files import read_json, write_json_atomic
+from core.locations import PROJECT_ROOT, runs_dir
 from core.training.run import CANCELLED, FAILED, FINAL_STATES, RunFolder
 
 
