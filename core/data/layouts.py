@@ -322,6 +322,6 @@ def load_cases(cases: list[Case], problems: list[str] | None = None, progress=No
 
 
 def read_key_list(path: str) -> list[str]:
-    """Case keys, one per line, from a file such as bench/axillary_keys.txt; '#' starts a comment line."""
+    """Case keys, one per line, from a file such as experiments/scripts/axillary_keys.txt; '#' starts a comment line."""
     with open(path) as fh:
         return [line.strip() for line in fh if line.strip() and not line.lstrip().startswith("#")]

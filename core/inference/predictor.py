@@ -30,7 +30,7 @@ XLA_FOR_INFERENCE = False
 
 
 def inference_graph(model):
-    """The model with BatchNorm folded into its convolutions (core.fastpath), or the model itself.
+    """The model with BatchNorm folded into its convolutions (core.inference.fastpath), or the model itself.
 
     The folded graph is checked against the original on one input; any
     difference beyond float rounding, or any failure to fold, keeps the original.

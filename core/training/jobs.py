@@ -204,7 +204,7 @@ def list_runs() -> list[RunInfo]:
 
 
 # Training throughput measured on the 2-core CPU this was developed on (images/s
-# at 256x256, batch 8, XLA; see shared NOTES and bench/RESULTS.md, which gives 12). Cost scales with pixels.
+# at 256x256, batch 8, XLA; see shared NOTES and experiments/LOG.md, "Speed"). Cost scales with pixels.
 CPU_IMAGES_PER_S_256 = {8: 8.5, 12: 5.9, 16: 3.9, 32: 0.85, 64: 0.27}
 
 
