@@ -68,6 +68,12 @@ class Case:
 
 @dataclass
 class Dataset:
+    """A scanned dataset folder (or several, scan_datasets): its cases, paired image to masks by name, not loaded.
+
+    root: the folder, or the folders joined by " + "; cases: one per image, in a stable order; problems: what the
+    scan could not use, in plain words; extra_masks: mask files with no image of their name, as ``label/file``
+    (an image's several masks, BUSI's ``_mask_1``, belong to its case); layout: "busi" or "busbra", the layout it was read with."""
+
     root: str
     cases: list[Case]
     problems: list[str] = field(default_factory=list)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import os
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 CORE = os.path.join(ROOT, "core")
 

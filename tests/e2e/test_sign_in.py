@@ -14,8 +14,8 @@ import threading
 
 import pytest
 
-from tests.conftest import SAMPLES
 from tests.e2e.appserver import CHROMIUM, ROOT, drop_file, launch, open_segment_page, running_app
+from tests.helpers import SAMPLES
 
 ADMIN, CLINICIAN = "alice@hospital.org", "carol@hospital.org"
 

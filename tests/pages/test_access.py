@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.access import audit_log
 from core.cards.registry import active_model_path
-from tests.conftest import ROOT, SAMPLES, copy_default_model, png_bytes, synthetic_case
+from tests.helpers import ROOT, SAMPLES, copy_default_model, png_bytes, synthetic_case
 
 APP = os.path.join(ROOT, "streamlit_app.py")
 AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "a-test-secret-of-32-characters!!",

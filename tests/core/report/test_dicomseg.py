@@ -7,7 +7,7 @@ import pytest
 
 from core.data.imageio import decode_image
 from core.report.dicomseg import DicomSegError, segmentation_bytes
-from tests.conftest import synthetic_case, us_dicom_bytes
+from tests.helpers import synthetic_case, us_dicom_bytes
 
 
 def test_seg_round_trip_gives_the_mask_back_and_references_the_source():
