@@ -25,11 +25,11 @@ from core import runtime
 def image_files(data: list[str] | None, n: int) -> list[str]:
     """Up to n image files: from the data folders if given (the default model's test split first, alternating
     datasets so each kind of image is timed), else the samples."""
-    from core.cards.registry import PROJECT_ROOT
     from core.data.layouts import scan_datasets
+    from core.locations import SAMPLES_DIR, WEIGHTS_DIR
 
-    cases = scan_datasets(data or [os.path.join(PROJECT_ROOT, "samples", "busi")]).cases
-    manifest = os.path.join(PROJECT_ROOT, "weights", "default.split.json")
+    cases = scan_datasets(data or [os.path.join(SAMPLES_DIR, "busi")]).cases
+    manifest = os.path.join(WEIGHTS_DIR, "default.split.json")
     if data and os.path.isfile(manifest):
         test = set(json.load(open(manifest))["split"]["test"])
         by_dataset: dict[str, list] = {}

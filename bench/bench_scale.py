@@ -22,9 +22,9 @@ from core import runtime
 
 def sample_files(copies: int) -> list[str]:
     from core.batch.engine import collect_inputs
-    from core.cards.registry import PROJECT_ROOT
+    from core.locations import SAMPLES_DIR
 
-    files = collect_inputs([os.path.join(PROJECT_ROOT, "samples", "busi")])
+    files = collect_inputs([os.path.join(SAMPLES_DIR, "busi")])
     return (files * (copies // len(files) + 1))[:copies]
 
 

@@ -10,7 +10,7 @@ read here; the ratio against the classic U-Net comes from bench_predict.py.
 
 It then times the bare forward pass four ways, interleaved in rounds so that
 drift in this machine's speed hits all four alike: the trained graph and the
-BatchNorm-folded graph (core.fastpath), each with and without XLA. The
+BatchNorm-folded graph (core.inference.fastpath), each with and without XLA. The
 Predictor runs the folded graph without XLA because of these figures.
 """
 from __future__ import annotations

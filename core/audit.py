@@ -1,4 +1,4 @@
-"""Auditing a dataset folder from the command line (the library is core.data.audit).
+"""Auditing a dataset folder from the command line (the library is core.data.dataset_audit).
 
     python -m core.audit --data DIR [--json]
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from core.data.audit import audit_dataset
+from core.data.dataset_audit import audit_dataset
 
 
 def main(argv=None) -> int:

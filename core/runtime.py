@@ -2,7 +2,7 @@
 
 GPU when TensorFlow sees one (mixed precision there, MirroredStrategy across
 several), the CPU otherwise (XLA compilation for training, which measurably
-helps here; inference on the CPU runs without XLA, see core.inference.XLA_FOR_INFERENCE).
+helps here; inference on the CPU runs without XLA, see core.inference.predictor.XLA_FOR_INFERENCE).
 """
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 import streamlit as st
 
-from core.access import audit
+from core.access import audit_log
 from core.access.paths import refusals
 from core.access.roles import AccessConfig, AccessConfigError, Identity, access_config, identify
 
@@ -91,8 +91,8 @@ def audit_log_ui(who: Identity, last: int = 200) -> None:
     """The audit log, newest first, for those allowed to read it."""
     if not who.can("read_audit"):
         return
-    path = audit.log_path(access_settings().audit_log)
-    records = audit.read(path, last=last)
+    path = audit_log.log_path(access_settings().audit_log)
+    records = audit_log.read(path, last=last)
     with st.expander(f"Audit log ({len(records)} most recent changes)"):
         st.caption(f"Append-only, one JSON record a line: `{path}`")
         if records:

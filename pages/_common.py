@@ -53,7 +53,7 @@ def keep_prepared_models_between_runs() -> None:
     free Keras models that a script builds on each run. This app builds none per run: models
     are cached by `_load_predictor`. The call also empties TensorFlow's kernel cache, so the
     next inference instantiated and optimised the graph again: 120-160 ms on the first image
-    of every interaction (bench/RESULTS.md, "Speed"). Training runs in its own process.
+    of every interaction (experiments/LOG.md, "Speed"). Training runs in its own process.
     """
     import keras
 

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.analysis.overlay import agreement_overlay, lesion_overlay
-from core.cards.registry import PROJECT_ROOT, list_models
+from core.cards.registry import list_models
 from core.data.layouts import DatasetError
 from core.evaluation.folder import (
     Evaluation,
@@ -20,6 +20,7 @@ from core.evaluation.folder import (
 )
 from core.evaluation.scoring import rows_csv_text
 from core.evaluation.tables import class_table, group_table, interval_caption, size_table
+from core.locations import SAMPLES_DIR
 from pages._common import predictor_or_stop
 
 
@@ -35,7 +36,7 @@ def inputs_ui():
     second = st.selectbox("Compare with (optional)", [None] + [p for p in paths if p != first],
                           format_func=lambda p: "—" if p is None else labels[p], key="model_b")
     text = st.text_area("Labelled folders on the server, one per line (BUSI's or BUS-BRA's layout)",
-                        os.path.join(PROJECT_ROOT, "samples", "busi"), key="data", height=80)
+                        os.path.join(SAMPLES_DIR, "busi"), key="data", height=80)
     data = [line.strip() for line in text.splitlines() if line.strip()]
     split = st.selectbox("Images", ["all images in the folder", "only the first model's test split"], key="split")
     thr = st.slider("Threshold (0 = each model's own default)", 0.0, 0.95, 0.0, 0.05, key="eval_threshold")

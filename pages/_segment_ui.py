@@ -9,11 +9,11 @@ import streamlit as st
 from core.analysis import segment as an
 from core.analysis.overlay import image_figure
 from core.cards.modelcard import CITATION
-from core.cards.registry import PROJECT_ROOT
 from core.data.imageio import ImageReadError
+from core.locations import SAMPLES_DIR as SHIPPED_SAMPLES
 from core.report import pdf
 
-SAMPLES_DIR = os.path.join(PROJECT_ROOT, "samples", "busi")
+SAMPLES_DIR = os.path.join(SHIPPED_SAMPLES, "busi")
 TYPES = ["png", "jpg", "jpeg", "bmp", "tif", "tiff", "dcm", "dicom"]
 
 

@@ -10,7 +10,7 @@ from core.access import actions
 from core.access.roles import ACTIVATE, DELETE, TRAIN, AccessConfig, Identity
 from core.cards import registry
 from core.cards.modelcard import read_card, render_markdown
-from core.data.audit import audit_with_split
+from core.data.dataset_audit import audit_with_split
 from core.data.layouts import DatasetError
 from core.data.safezip import UnsafeZipError, extract_zip, forget_extractions
 from core.metrics.intervals import difference_caption

@@ -8,7 +8,7 @@ import pytest
 
 from core.cards.modelcard import read_card
 from core.inference.predictor import Predictor
-from tests.conftest import ROOT, SAMPLES
+from tests.helpers import ROOT, SAMPLES
 
 WEIGHTS = os.path.join(ROOT, "weights")
 MODEL = os.path.join(WEIGHTS, "default.keras")

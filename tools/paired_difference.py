@@ -6,7 +6,7 @@ Each CSV is `python -m core.evaluate ... --out DIR`'s per_image.csv, on the same
 model's mean Dice and misses (Dice < 0.3) over the lesion images, the mean of B - A, and a 95 %
 percentile interval from resampling the images with replacement (seed 0). An interval that spans 0
 means this split cannot tell the two apart. With --keys (case keys one per line, '#' comments, e.g.
-bench/axillary_keys.txt) it also prints the same for the images named there and for the rest.
+experiments/scripts/axillary_keys.txt) it also prints the same for the images named there and for the rest.
 """
 from __future__ import annotations
 

@@ -14,8 +14,8 @@ import os
 import shutil
 
 from core.cards.modelcard import read_card, write_card
-from core.cards.registry import WEIGHTS_DIR
 from core.files import write_bytes_atomic
+from core.locations import WEIGHTS_DIR
 
 
 def main(argv=None) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from core.access import audit
+from core.access import audit_log
 from core.access.paths import refusals
 from core.access.roles import ACTIVATE, DELETE, TRAIN, AccessConfig, AccessDenied, Identity
 from core.cards import registry
@@ -21,7 +21,7 @@ def _allowed(who: Identity, action: str, config: AccessConfig, **details) -> Non
     try:
         who.require(action)
     except AccessDenied:
-        audit.append(audit.log_path(config.audit_log), who.who, "refused", wanted=action, **details)
+        audit_log.append(audit_log.log_path(config.audit_log), who.who, "refused", wanted=action, **details)
         raise
 
 
@@ -30,14 +30,14 @@ def make_active(who: Identity, config: AccessConfig, path: str) -> None:
     _allowed(who, ACTIVATE, config, model=path)
     before = registry.active_model_path()
     registry.set_active_model(path)
-    audit.append(audit.log_path(config.audit_log), who.who, "activate_model", model=os.path.abspath(path),
+    audit_log.append(audit_log.log_path(config.audit_log), who.who, "activate_model", model=os.path.abspath(path),
                  previous=before)
 
 
 def delete_model(who: Identity, config: AccessConfig, path: str) -> None:
     _allowed(who, DELETE, config, model=path)
     registry.delete_model(path)
-    audit.append(audit.log_path(config.audit_log), who.who, "delete_model", model=os.path.abspath(path))
+    audit_log.append(audit_log.log_path(config.audit_log), who.who, "delete_model", model=os.path.abspath(path))
 
 
 def start_training(who: Identity, config: AccessConfig, settings: dict, app_made: Iterable[str] = ()) -> str:
@@ -49,7 +49,7 @@ def start_training(who: Identity, config: AccessConfig, settings: dict, app_made
     if refused:
         raise AccessDenied("; ".join(refused))
     run_dir = jobs.start_job(settings)
-    audit.append(audit.log_path(config.audit_log), who.who, "start_training", run=os.path.basename(run_dir),
+    audit_log.append(audit_log.log_path(config.audit_log), who.who, "start_training", run=os.path.basename(run_dir),
                  data=data, epochs=settings.get("epochs"))
     return run_dir
 
@@ -59,6 +59,6 @@ def cancel_training(who: Identity, config: AccessConfig) -> bool:
     running = jobs.current_job()
     cancelled = jobs.cancel_job()
     if cancelled:
-        audit.append(audit.log_path(config.audit_log), who.who, "cancel_training",
+        audit_log.append(audit_log.log_path(config.audit_log), who.who, "cancel_training",
                      run=os.path.basename(running or ""))
     return cancelled

@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from core.cards.registry import PROJECT_ROOT
+from core.locations import SAMPLES_DIR
 
-SHIPPED_SAMPLES = os.path.join(PROJECT_ROOT, "samples")
+SHIPPED_SAMPLES = SAMPLES_DIR
 
 
 def inside(path: str, root: str) -> bool:

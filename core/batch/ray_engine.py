@@ -183,10 +183,9 @@ def start_ray(address: str | None, num_cpus: int | None = None) -> bool:
 def local_runtime_env() -> dict:
     """Workers of a local Ray import ``core`` from this checkout, as the driver does: an installed copy
     elsewhere on the machine (another checkout's editable install) would otherwise be used."""
-    import core
+    from core.locations import PROJECT_ROOT
 
-    root = os.path.dirname(os.path.dirname(os.path.abspath(core.__file__)))
-    paths = [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    paths = [PROJECT_ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     return {"env_vars": {"PYTHONPATH": os.pathsep.join(paths)}}
 
 

@@ -23,7 +23,7 @@ INTENDED_USE = (
     "Research decision support for segmenting breast lesions in B-mode ultrasound images, "
     "reviewed by a clinician. Not a diagnosis, and not a medical device."
 )
-# Measured on 2026-11-25 (bench/RESULTS.md, "Axillary lymph nodes"): true of every model trained here so far.
+# Measured on 2026-11-25 (experiments/LOG.md, "Axillary lymph nodes"): true of every model trained here so far.
 AXILLARY_LIMITATION = (
     "Benign axillary lymph nodes are missed. BUSI files some scans of normal-looking axillary nodes (frames "
     "labelled 'AXILLA') as benign lesions. Of the 7 in the validation split, five models trained without them "

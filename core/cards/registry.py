@@ -6,7 +6,7 @@ active choice is a small JSON pointer in the runs folder, so choosing a model
 never copies or rewrites a model file. The shipped default cannot be deleted
 through the registry.
 
-The runs folder is ``<project>/runs`` unless ``BUSI_RUNS_DIR`` says otherwise.
+Where the weights and runs folders are is core.locations' to say.
 """
 from __future__ import annotations
 
@@ -15,23 +15,13 @@ from dataclasses import dataclass
 
 from core.cards.modelcard import card_paths, read_card
 from core.files import read_json, write_json_atomic
+from core.locations import PROJECT_ROOT, WEIGHTS_DIR, runs_dir, weights_dir  # noqa: F401  (older callers)
 
-# core/cards/registry.py -> the project root, three levels up
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-WEIGHTS_DIR = os.path.join(PROJECT_ROOT, "weights")
 MODEL_EXTENSIONS = (".keras", ".h5")
-
-
-def runs_dir() -> str:
-    return os.path.abspath(os.environ.get("BUSI_RUNS_DIR", os.path.join(PROJECT_ROOT, "runs")))
 
 
 def _pointer() -> str:
     return os.path.join(runs_dir(), "active_model.json")
-
-
-def weights_dir() -> str:
-    return os.path.abspath(os.environ.get("BUSI_WEIGHTS_DIR", WEIGHTS_DIR))
 
 
 def default_model_path() -> str:

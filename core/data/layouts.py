@@ -68,6 +68,12 @@ class Case:
 
 @dataclass
 class Dataset:
+    """A scanned dataset folder (or several, scan_datasets): its cases, paired image to masks by name, not loaded.
+
+    root: the folder, or the folders joined by " + "; cases: one per image, in a stable order; problems: what the
+    scan could not use, in plain words; extra_masks: mask files with no image of their name, as ``label/file``
+    (an image's several masks, BUSI's ``_mask_1``, belong to its case); layout: "busi" or "busbra", the layout it was read with."""
+
     root: str
     cases: list[Case]
     problems: list[str] = field(default_factory=list)
@@ -322,6 +328,6 @@ def load_cases(cases: list[Case], problems: list[str] | None = None, progress=No
 
 
 def read_key_list(path: str) -> list[str]:
-    """Case keys, one per line, from a file such as bench/axillary_keys.txt; '#' starts a comment line."""
+    """Case keys, one per line, from a file such as experiments/scripts/axillary_keys.txt; '#' starts a comment line."""
     with open(path) as fh:
         return [line.strip() for line in fh if line.strip() and not line.lstrip().startswith("#")]

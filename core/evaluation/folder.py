@@ -55,7 +55,7 @@ def evaluate_folder(predictor, data: str | list[str], threshold: float | None = 
                     progress=None, manifest: str | None = None) -> Evaluation:
     """Score a model on one or more labelled folders (any understood layout), or only on one side of a split
     manifest (the model's own unless ``manifest`` names another, e.g. to compare two models on the same images)."""
-    from core.data.audit import group_cases
+    from core.data.dataset_audit import group_cases
     from core.data.layouts import load_cases, scan_datasets
     from core.data.split import read_manifest
 

@@ -30,7 +30,7 @@ XLA_FOR_INFERENCE = False
 
 
 def inference_graph(model):
-    """The model with BatchNorm folded into its convolutions (core.fastpath), or the model itself.
+    """The model with BatchNorm folded into its convolutions (core.inference.fastpath), or the model itself.
 
     The folded graph is checked against the original on one input; any
     difference beyond float rounding, or any failure to fold, keeps the original.
@@ -70,6 +70,14 @@ class Prediction:
 
 
 class Predictor:
+    """One loaded model, ready to segment one image at a time: build it once (``Predictor.load``), then call
+    ``predict`` per image.
+
+    model: the Keras model as saved; path: its file; card: its model card (a dict, {} when it has none);
+    decision and threshold: the card's decision rule (core.inference.decision); image_size and channels: the
+    network's input; device: where it runs, in words. The forward pass runs the BatchNorm-folded graph when that
+    matches the saved model (inference_graph), traced once at construction so the first upload is not slow."""
+
     def __init__(self, model, path: str, card: dict | None):
         import tensorflow as tf
 

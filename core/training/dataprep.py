@@ -27,7 +27,7 @@ class Arrays:
 
 def prepare_data(settings: TrainSettings, run: RunFolder, log=print):
     """Scan, decode, audit and split the data; return (arrays per split, loaded per split, audit report)."""
-    from core.data.audit import NEAR_DUPLICATE_BITS, audit_loaded, group_cases
+    from core.data.dataset_audit import NEAR_DUPLICATE_BITS, audit_loaded, group_cases
     from core.data.layouts import load_cases, scan_datasets
     from core.data.split import check_no_group_leak, extend_split, make_split, read_manifest, stratum, write_manifest
     from core.inference.preprocess import resize_image, resize_mask

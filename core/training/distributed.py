@@ -113,8 +113,9 @@ def launch_local_workers(settings: TrainSettings, argv: list[str], log=print, po
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     # the workers import this checkout's core, whatever copy of the package the machine has installed
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    pythonpath = os.pathsep.join([root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+    from core.locations import PROJECT_ROOT
+
+    pythonpath = os.pathsep.join([PROJECT_ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
     for i in range(n):
         env = {**os.environ, "TF_CONFIG": local_tf_config(ports, i), LAUNCHED_BY: str(os.getpid()),
                "PYTHONUNBUFFERED": "1", "PYTHONPATH": pythonpath}

@@ -147,7 +147,7 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
 def remove_extracted_upload(folder: str, log=print) -> None:
     """Delete a dataset zip's temporary extraction once its images are in memory.
 
-    Only folders made by core.safezip (temp dir, its prefix) are removed.
+    Only folders made by core.data.safezip (temp dir, its prefix) are removed.
     """
     from core.data.safezip import remove_extraction
 

@@ -15,8 +15,8 @@ import sys
 import time
 from dataclasses import dataclass
 
-from core.cards.registry import PROJECT_ROOT, runs_dir
 from core.files import read_json, write_json_atomic
+from core.locations import PROJECT_ROOT, runs_dir
 from core.training.run import CANCELLED, FAILED, FINAL_STATES, RunFolder
 
 
@@ -204,7 +204,7 @@ def list_runs() -> list[RunInfo]:
 
 
 # Training throughput measured on the 2-core CPU this was developed on (images/s
-# at 256x256, batch 8, XLA; see shared NOTES and bench/RESULTS.md, which gives 12). Cost scales with pixels.
+# at 256x256, batch 8, XLA; see shared NOTES and experiments/LOG.md, "Speed"). Cost scales with pixels.
 CPU_IMAGES_PER_S_256 = {8: 8.5, 12: 5.9, 16: 3.9, 32: 0.85, 64: 0.27}
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import ast
 import os
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 CORE = os.path.join(ROOT, "core")
 
 STAGES = [
-    {"files", "runtime"},  # foundations: atomic file writes, TensorFlow's settings
+    {"files", "runtime", "locations"},  # foundations: atomic file writes, TensorFlow's settings, the folders
     {"data", "metrics", "model"},  # images and datasets, the numpy metrics, the network
     {"cards"},  # the model card and which model is active
     {"inference"},  # a model on one image, the mask rule and the card's decision

@@ -9,7 +9,6 @@ import time
 
 import pytest
 
-from tests.conftest import SAMPLES
 from tests.e2e.appserver import (
     CHROMIUM,
     ROOT,
@@ -22,6 +21,7 @@ from tests.e2e.appserver import (
     running_app,
     switch_editing_on,
 )
+from tests.helpers import SAMPLES
 
 ARTIFACTS = os.path.join(ROOT, "bench", "out")
 
@@ -132,7 +132,7 @@ def test_a_dropped_ultrasound_dicom_gives_mm2_and_a_dicom_segmentation_over_it(s
     from playwright.sync_api import sync_playwright
 
     from core.data.imageio import read_image_file
-    from tests.conftest import us_dicom_bytes
+    from tests.helpers import us_dicom_bytes
 
     gray = read_image_file(os.path.join(SAMPLES, "malignant", "malignant (20).png")).gray
     data = us_dicom_bytes(gray, spacing=(0.1, 0.1))

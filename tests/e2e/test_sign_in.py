@@ -14,8 +14,8 @@ import threading
 
 import pytest
 
-from tests.conftest import SAMPLES
 from tests.e2e.appserver import CHROMIUM, ROOT, drop_file, launch, open_segment_page, running_app
+from tests.helpers import SAMPLES
 
 ADMIN, CLINICIAN = "alice@hospital.org", "carol@hospital.org"
 
@@ -122,7 +122,7 @@ def test_a_clinician_segments_but_gets_no_train_activate_or_delete(shared_app, p
 
 
 def test_an_admin_trains_activates_and_deletes_and_it_is_audited(shared_app, page):
-    from core.access import audit
+    from core.access import audit_log
 
     url, root, log = shared_app
     sign_in(page, url, ADMIN)
@@ -140,7 +140,7 @@ def test_an_admin_trains_activates_and_deletes_and_it_is_audited(shared_app, pag
     page.get_by_role("button", name="Start training").wait_for(timeout=120_000)  # audited, ready to train
     page.get_by_role("button", name="Make active").first.click()
     page.get_by_text("⭐ f12_128").wait_for(timeout=60_000)
-    (record,) = audit.read(log)
+    (record,) = audit_log.read(log)
     assert record["who"] == ADMIN and record["action"] == "activate_model" and record["model"].endswith("f12_128.keras")
 
 

@@ -5,9 +5,9 @@ import shutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.access import audit
+from core.access import audit_log
 from core.cards.registry import active_model_path
-from tests.conftest import ROOT, SAMPLES, copy_default_model, png_bytes, synthetic_case
+from tests.helpers import ROOT, SAMPLES, copy_default_model, png_bytes, synthetic_case
 
 APP = os.path.join(ROOT, "streamlit_app.py")
 AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "a-test-secret-of-32-characters!!",
@@ -94,7 +94,7 @@ def test_an_admin_gets_the_train_page_its_controls_and_the_audit_log(isolated_di
     at.button(key=f"act_{twin}").click().run()
     assert not at.exception and active_model_path() == twin
     (log_box,) = [e for e in at.expander if e.label.startswith("Audit log")]
-    (record,) = audit.read(audit.log_path())
+    (record,) = audit_log.read(audit_log.log_path())
     assert record["who"] == "alice@hospital.org" and record["action"] == "activate_model" and record["model"] == twin
     assert list(log_box.dataframe[0].value["who"]) == ["alice@hospital.org"]
 

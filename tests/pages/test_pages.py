@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT, SAMPLES, copy_default_model, png_bytes, synthetic_case
+from tests.helpers import ROOT, SAMPLES, copy_default_model, png_bytes, synthetic_case
 
 APP = os.path.join(ROOT, "streamlit_app.py")
 
@@ -178,7 +178,7 @@ def _zip_of(folder):
 
 
 def test_train_page_takes_a_zip_holding_busi_and_busbra_and_offers_dataset_weights(isolated_dirs, tmp_path):
-    from tests.conftest import write_busbra_folder, write_busi_folder
+    from tests.helpers import write_busbra_folder, write_busi_folder
 
     write_busi_folder(tmp_path / "mix" / "Dataset_BUSI_with_GT", n_per_class=3)
     write_busbra_folder(tmp_path / "mix" / "BUSBRA", patients=6)
@@ -294,7 +294,7 @@ def test_dicom_upload_uses_its_pixel_spacing(isolated_dirs):
 
 
 def test_an_ultrasound_dicom_keeps_its_bytes_for_the_segmentation_and_gives_mm2(isolated_dirs):
-    from tests.conftest import us_dicom_bytes
+    from tests.helpers import us_dicom_bytes
 
     data = us_dicom_bytes(synthetic_case(60, 80, seed=6)[0], spacing=(0.2, 0.2))
     at = app("pages/segment.py")

@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from core.access import actions, audit
+from core.access import actions, audit_log
 from core.access.roles import AccessDenied, access_config, identify
 from core.cards import registry
 from core.training import jobs
@@ -37,7 +37,7 @@ def test_a_clinician_cannot_activate_delete_train_or_cancel_and_the_attempt_is_r
     with pytest.raises(AccessDenied):
         actions.cancel_training(carol, config)
     assert registry.active_model_path() == default and os.path.exists(other) and jobs.current_job() is None
-    log = audit.read(audit.log_path())
+    log = audit_log.read(audit_log.log_path())
     assert [(r["who"], r["action"], r["wanted"]) for r in log] == [
         ("carol@h.org", "refused", "activate"), ("carol@h.org", "refused", "delete"),
         ("carol@h.org", "refused", "train"), ("carol@h.org", "refused", "train")]
@@ -51,7 +51,7 @@ def test_an_admin_activates_and_deletes_and_both_are_recorded(two_models):
     actions.make_active(who("ALICE@h.org"), config, default)
     actions.delete_model(who("alice@h.org"), config, other)
     assert not os.path.exists(other)
-    log = audit.read(audit.log_path())
+    log = audit_log.read(audit_log.log_path())
     assert [(r["who"], r["action"], r["model"]) for r in log] == [
         ("alice@h.org", "activate_model", other), ("alice@h.org", "activate_model", default),
         ("alice@h.org", "delete_model", other)]
@@ -64,7 +64,7 @@ def test_training_on_a_folder_outside_the_data_roots_is_refused_before_any_job_s
     config = access_config({**SECRETS, "access": {**SECRETS["access"], "data_roots": [str(root)]}})
     with pytest.raises(AccessDenied, match="outside the data folders"):
         actions.start_training(who("alice@h.org"), config, {"data": [str(root), f"{root}/../elsewhere"]})
-    assert jobs.current_job() is None and not [r for r in audit.read(audit.log_path())
+    assert jobs.current_job() is None and not [r for r in audit_log.read(audit_log.log_path())
                                                if r["action"] == "start_training"]
 
 
@@ -73,4 +73,4 @@ def test_the_configured_audit_log_is_used(two_models, tmp_path):
     path = str(tmp_path / "elsewhere" / "audit.jsonl")
     config = access_config({**SECRETS, "access": {**SECRETS["access"], "audit_log": path}})
     actions.make_active(who("alice@h.org"), config, other)
-    assert audit.read(path)[0]["action"] == "activate_model" and audit.read(audit.log_path()) == []
+    assert audit_log.read(path)[0]["action"] == "activate_model" and audit_log.read(audit_log.log_path()) == []

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from core.analysis import editing as ed
-from tests.conftest import synthetic_case
+from tests.helpers import synthetic_case
 
 
 def test_add_and_remove_layers_combine_with_the_base_mask():

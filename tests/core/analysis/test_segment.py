@@ -4,7 +4,7 @@ import pytest
 
 from core.analysis import segment as an
 from core.data.imageio import ImageReadError
-from tests.conftest import png_bytes, synthetic_case
+from tests.helpers import png_bytes, synthetic_case
 
 
 class CountingPredictor:
@@ -104,7 +104,7 @@ def test_the_no_lesion_gate_empties_a_faint_mask_and_says_why():
 
 
 def test_the_sample_gallery_ships_with_masks():
-    from tests.conftest import SAMPLES
+    from tests.helpers import SAMPLES
 
     ups = an.sample_uploads(SAMPLES)
     assert len(ups) == 12 and all(u.masks for u in ups)

@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 
 from core.predict import main
-from tests.conftest import synthetic_case
+from tests.helpers import synthetic_case
 
 
 def test_three_files_one_corrupt(tmp_path, tiny_model_path):
@@ -47,7 +47,7 @@ def test_dicom_gets_a_seg_and_report_writes_pdfs(tmp_path, tiny_model_path):
     import pydicom
     from pypdf import PdfReader
 
-    from tests.conftest import us_dicom_bytes
+    from tests.helpers import us_dicom_bytes
 
     src = tmp_path / "in"
     src.mkdir()

@@ -13,7 +13,7 @@ from PIL import Image
 
 from core.batch.engine import CSV_FIELDS, TIMING_FIELDS
 from core.predict import main
-from tests.conftest import ROOT, SAMPLES
+from tests.helpers import ROOT, SAMPLES
 
 WEIGHTS = os.path.join(ROOT, "weights", "default.keras")
 

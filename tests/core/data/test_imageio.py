@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from core.data.imageio import MAX_PIXELS, ImageReadError, decode_image, decode_mask
-from tests.conftest import dicom_file_bytes
+from tests.helpers import dicom_file_bytes
 
 
 def _encode(im, fmt="PNG", **kw):

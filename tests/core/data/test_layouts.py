@@ -3,10 +3,10 @@ import os
 
 import pytest
 
-from core.data.audit import group_cases
+from core.data.dataset_audit import group_cases
 from core.data.layouts import DatasetError, dataset_roots, detect_layout, load_cases, scan_busbra, scan_datasets
 from core.data.split import check_no_group_leak, extend_split, make_split, stratum
-from tests.conftest import write_busbra_folder, write_busi_folder
+from tests.helpers import write_busbra_folder, write_busi_folder
 
 
 def test_busbra_cases_carry_patient_class_and_metadata(busbra_folder):

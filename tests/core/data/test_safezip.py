@@ -1,4 +1,4 @@
-"""core.safezip: malicious archives write nothing outside their folder."""
+"""core.data.safezip: malicious archives write nothing outside their folder."""
 import io
 import os
 import stat

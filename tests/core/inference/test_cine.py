@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from core.inference.cine import largest_frame, predict_frames, to_float, to_uint8
-from tests.conftest import US_EXAMPLES, anonymised_frame_bytes, dciodvfy_errors, us_example_bytes
+from tests.helpers import US_EXAMPLES, anonymised_frame_bytes, dciodvfy_errors, us_example_bytes
 
 
 class _BrightnessModel:

@@ -1,4 +1,4 @@
-"""core.fastpath: BatchNorm folded into the convolution before it, and the Predictor's use of it."""
+"""core.inference.fastpath: BatchNorm folded into the convolution before it, and the Predictor's use of it."""
 import numpy as np
 import pytest
 

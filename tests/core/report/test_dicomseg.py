@@ -7,7 +7,7 @@ import pytest
 
 from core.data.imageio import decode_image
 from core.report.dicomseg import DicomSegError, segmentation_bytes
-from tests.conftest import synthetic_case, us_dicom_bytes
+from tests.helpers import synthetic_case, us_dicom_bytes
 
 
 def test_seg_round_trip_gives_the_mask_back_and_references_the_source():
@@ -66,7 +66,7 @@ def _mask_for(source: bytes) -> np.ndarray:
 
 
 def test_a_deidentified_source_without_type2_attributes_still_gets_a_seg():
-    from tests.conftest import DEIDENTIFIED_AWAY, anonymised_frame_bytes
+    from tests.helpers import DEIDENTIFIED_AWAY, anonymised_frame_bytes
 
     source = anonymised_frame_bytes()
     seg = pydicom.dcmread(io.BytesIO(segmentation_bytes(source, _mask_for(source))))
@@ -78,7 +78,7 @@ def test_a_deidentified_source_without_type2_attributes_still_gets_a_seg():
 
 def test_a_cine_loop_without_frame_of_reference_gets_its_chosen_frame_with_the_reason():
     from core.report.dicomseg import make_segmentation
-    from tests.conftest import us_example_bytes
+    from tests.helpers import us_example_bytes
 
     source = us_example_bytes("examples_ybr_color.dcm")
     masks = _mask_for(source)
@@ -96,7 +96,7 @@ def test_a_cine_loop_without_frame_of_reference_gets_its_chosen_frame_with_the_r
 @pytest.mark.parametrize("name", ["examples_palette.dcm", "examples_rgb_color.dcm", "examples_jpeg2k.dcm",
                                   "examples_ybr_color.dcm", "anonymised"])
 def test_every_seg_we_write_passes_dciodvfy_without_error(name, tmp_path):
-    from tests.conftest import anonymised_frame_bytes, dciodvfy_errors, us_example_bytes
+    from tests.helpers import anonymised_frame_bytes, dciodvfy_errors, us_example_bytes
 
     source = anonymised_frame_bytes() if name == "anonymised" else us_example_bytes(name)
     data = segmentation_bytes(source, _mask_for(source), frame=5)

@@ -7,7 +7,7 @@ import pytest
 
 from core.report.dicomseg import make_segmentation
 from core.report.dicomsr import lesion_figures, measurement_report_bytes
-from tests.conftest import anonymised_frame_bytes, dciodvfy_errors, us_example_bytes
+from tests.helpers import anonymised_frame_bytes, dciodvfy_errors, us_example_bytes
 
 
 def _rectangle(shape=(240, 320)) -> np.ndarray:

@@ -9,7 +9,7 @@ from core.analysis import editing as ed
 from core.analysis import segment as an
 from core.inference.decision import Decision
 from core.report.pdf import batch_report, card_figures, image_report, plain
-from tests.conftest import png_bytes, synthetic_case
+from tests.helpers import png_bytes, synthetic_case
 
 
 class FixedPredictor:

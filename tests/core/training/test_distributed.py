@@ -18,7 +18,7 @@ from core.training.settings import TrainSettings
 
 
 def test_two_workers_train_a_loadable_model_with_a_card(tmp_path):
-    from tests.conftest import write_busi_folder
+    from tests.helpers import write_busi_folder
 
     data = write_busi_folder(tmp_path / "Dataset_BUSI_with_GT", n_per_class=5, size=(48, 56))
     out = tmp_path / "run"

@@ -16,7 +16,7 @@ from core.training import settings as settings_mod
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
-    from tests.conftest import write_busi_folder
+    from tests.helpers import write_busi_folder
 
     base = tmp_path_factory.mktemp("train")
     data = write_busi_folder(base / "Dataset_BUSI_with_GT", n_per_class=5, size=(48, 56))
@@ -148,7 +148,7 @@ def test_image_dice_by_hand():
 
 
 def test_cosine_schedule_and_image_dice_selection(tmp_path):
-    from tests.conftest import write_busi_folder
+    from tests.helpers import write_busi_folder
 
     data = write_busi_folder(tmp_path / "d", n_per_class=4, size=(40, 40))
     out = tmp_path / "run"
@@ -187,7 +187,7 @@ def test_cli_records_augmentation_strength(tmp_path):
 
 
 def test_train_plus_val_refit_keeps_the_last_epoch_and_its_fixed_threshold(tmp_path):
-    from tests.conftest import write_busi_folder
+    from tests.helpers import write_busi_folder
 
     data = write_busi_folder(tmp_path / "d", n_per_class=4, size=(40, 40))
     out = tmp_path / "run"
@@ -219,7 +219,7 @@ def test_an_image_filed_under_both_classes_is_left_out_of_validation_auc(tmp_pat
     import shutil
 
     from core.data.split import write_manifest
-    from tests.conftest import write_busi_folder
+    from tests.helpers import write_busi_folder
 
     data = write_busi_folder(tmp_path / "d", n_per_class=4, size=(40, 40))
     # the same picture filed again as malignant: it has no true class, so no AUC may count it
@@ -281,7 +281,7 @@ def test_with_several_gpus_training_goes_through_keras_fit(trained_run, tmp_path
 def test_evaluate_on_busbra_writes_dataset_and_device_tables_and_agrees_with_predicts_masks(trained_run, tmp_path):
     """On BUS-BRA's layout: every image scored, per-image rows carry dataset, device and class, the per-dataset and
     per-device tables are written, and the mean Dice agrees with Dice computed independently from core.predict's PNGs."""
-    from tests.conftest import write_busbra_folder
+    from tests.helpers import write_busbra_folder
 
     _, out = trained_run
     model = os.path.join(out, "model.keras")
@@ -308,7 +308,7 @@ def test_evaluate_on_busbra_writes_dataset_and_device_tables_and_agrees_with_pre
 
 
 def test_training_on_busi_and_busbra_together_with_a_dataset_weight(tmp_path):
-    from tests.conftest import write_busbra_folder, write_busi_folder
+    from tests.helpers import write_busbra_folder, write_busi_folder
 
     busi = write_busi_folder(tmp_path / "busi", n_per_class=4, size=(48, 56))
     busbra = write_busbra_folder(tmp_path / "busbra", patients=8, size=(60, 44))

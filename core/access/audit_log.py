@@ -1,4 +1,5 @@
 """The audit log: who made which model active, deleted one, started or cancelled training, and when.
+(The dataset audit is another thing: core.data.dataset_audit.)
 
 One JSON object per line, appended with O_APPEND in a single write, so
 records from several sessions or processes never interleave, and the file is
@@ -13,7 +14,7 @@ import json
 import os
 import time
 
-from core.cards.registry import runs_dir
+from core.locations import runs_dir
 
 
 def log_path(configured: str | None = None) -> str:

@@ -1,15 +1,15 @@
-"""core.access.audit: append-only JSON lines, never rewritten, readable line by line."""
+"""core.access.audit_log: append-only JSON lines, never rewritten, readable line by line."""
 import json
 import os
 
-from core.access import audit
+from core.access import audit_log
 
 
 def test_records_are_appended_one_json_object_a_line(tmp_path):
     path = str(tmp_path / "logs" / "audit.jsonl")
-    audit.append(path, "alice@hospital.org", "activate_model", model="/w/a.keras")
+    audit_log.append(path, "alice@hospital.org", "activate_model", model="/w/a.keras")
     first = open(path, "rb").read()
-    audit.append(path, "bob@hospital.org", "delete_model", model="/w/b.keras")
+    audit_log.append(path, "bob@hospital.org", "delete_model", model="/w/b.keras")
     raw = open(path, "rb").read()
     assert raw.startswith(first)                    # the first record is untouched
     lines = raw.decode().splitlines()
@@ -18,28 +18,28 @@ def test_records_are_appended_one_json_object_a_line(tmp_path):
     assert [r["who"] for r in rec] == ["alice@hospital.org", "bob@hospital.org"]
     assert [r["action"] for r in rec] == ["activate_model", "delete_model"]
     assert rec[1]["model"] == "/w/b.keras" and rec[1]["time"].endswith("Z")
-    assert audit.read(path) == rec and audit.read(path, last=1) == rec[1:]
+    assert audit_log.read(path) == rec and audit_log.read(path, last=1) == rec[1:]
 
 
 def test_appending_never_truncates_even_an_existing_foreign_line(tmp_path):
     path = tmp_path / "audit.jsonl"
     path.write_text('{"who": "earlier", "action": "x"}\nnot json, a torn line\n')
-    audit.append(str(path), "alice", "cancel_training", run="r1")
+    audit_log.append(str(path), "alice", "cancel_training", run="r1")
     text = path.read_text()
     assert text.startswith('{"who": "earlier", "action": "x"}\nnot json, a torn line\n')
-    assert [r["who"] for r in audit.read(str(path))] == ["earlier", "alice"]  # the torn line is skipped
+    assert [r["who"] for r in audit_log.read(str(path))] == ["earlier", "alice"]  # the torn line is skipped
 
 
 def test_the_file_is_opened_for_appending(tmp_path, monkeypatch):
     flags = []
     real_open = os.open
     monkeypatch.setattr(os, "open", lambda p, f, *a: flags.append(f) or real_open(p, f, *a))
-    audit.append(str(tmp_path / "a.jsonl"), "alice", "start_training")
+    audit_log.append(str(tmp_path / "a.jsonl"), "alice", "start_training")
     assert flags and flags[0] & os.O_APPEND and not flags[0] & os.O_TRUNC
 
 
 def test_default_place_is_the_runs_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("BUSI_RUNS_DIR", str(tmp_path / "runs"))
-    assert audit.log_path() == str(tmp_path / "runs" / "audit.jsonl")
-    assert audit.log_path("/var/log/app/audit.jsonl") == "/var/log/app/audit.jsonl"
-    assert audit.read(audit.log_path()) == []
+    assert audit_log.log_path() == str(tmp_path / "runs" / "audit.jsonl")
+    assert audit_log.log_path("/var/log/app/audit.jsonl") == "/var/log/app/audit.jsonl"
+    assert audit_log.read(audit_log.log_path()) == []

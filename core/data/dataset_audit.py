@@ -1,4 +1,5 @@
-"""Dataset audit: the traps in BUSI-shaped data, found and returned as data.
+"""Dataset audit (``python -m core.audit``): the traps in BUSI-shaped data, found and returned as data.
+(The audit log of model and training changes is another thing: core.access.audit_log.)
 
 - near-duplicate groups (the same lesion in several frames), by perceptual hash;
 - label conflicts: the same image filed under two classes;

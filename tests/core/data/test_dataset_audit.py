@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.data.audit import audit_dataset, group_by_distance, hash_distances
+from core.data.dataset_audit import audit_dataset, group_by_distance, hash_distances
 from core.data.layouts import DatasetError, find_busi_root, load_case, scan_busi
 
 
