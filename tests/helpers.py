@@ -155,3 +155,51 @@ def require_ray():
     return ray
 
 
+
+
+# The Type 2 patient and study attributes that de-identification tools leave out (issue 32)
+DEIDENTIFIED_AWAY = ("PatientBirthDate", "PatientSex", "StudyTime", "ReferringPhysicianName", "AccessionNumber",
+                     "StudyID")
+US_EXAMPLES = ("examples_palette.dcm", "examples_rgb_color.dcm", "examples_jpeg2k.dcm", "examples_ybr_color.dcm")
+
+
+def us_example_bytes(name: str) -> bytes:
+    """One of the real ultrasound DICOM files that ship inside the pydicom wheel."""
+    from pydicom.data import get_testdata_file
+
+    with open(get_testdata_file(name), "rb") as fh:
+        return fh.read()
+
+
+def anonymised_frame_bytes() -> bytes:
+    """examples_rgb_color.dcm as a de-identification tool leaves it: new UIDs, without its Type 2 patient and study
+    attributes, patient name and ID replaced."""
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    ds = pydicom.dcmread(io.BytesIO(us_example_bytes("examples_rgb_color.dcm")))
+    for keyword in DEIDENTIFIED_AWAY:
+        delattr(ds, keyword)
+    ds.PatientName, ds.PatientID = "ANON^CASE", "ANON0001"
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    buf = io.BytesIO()
+    ds.save_as(buf)
+    return buf.getvalue()
+
+
+def dciodvfy_errors(data: bytes, tmp_path) -> list[str]:
+    """The lines dicom3tools' dciodvfy starts with 'Error' for a DICOM object; skips when dciodvfy is absent
+    (CI installs dicom3tools, and there it fails instead)."""
+    import shutil
+    import subprocess
+
+    tool = shutil.which("dciodvfy")
+    if tool is None:
+        if os.environ.get("CI"):
+            pytest.fail("dciodvfy is not installed; .ci/run should have installed dicom3tools")
+        pytest.skip("dciodvfy not installed (apt-get install dicom3tools)")
+    path = tmp_path / f"check_{len(list(tmp_path.iterdir()))}.dcm"
+    path.write_bytes(data)
+    done = subprocess.run([tool, str(path)], capture_output=True, text=True, timeout=60)
+    return [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("Error")]

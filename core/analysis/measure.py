@@ -74,6 +74,23 @@ def longest_diameter(contour: np.ndarray, spacing: tuple[float, float] = (1.0, 1
     return float(np.sqrt((d ** 2).sum(-1)).max())
 
 
+def axis_diameters(contour: np.ndarray, spacing: tuple[float, float] = (1.0, 1.0)) -> tuple[float, float]:
+    """(longest diameter, the lesion's extent perpendicular to it), between boundary pixel centres, in the
+    units of spacing: the two calliper measurements a sonographer takes (long axis and its perpendicular)."""
+    hull = cv2.convexHull(contour.astype(np.int32)).reshape(-1, 2).astype(np.float64)
+    hull[:, 0] *= spacing[1]
+    hull[:, 1] *= spacing[0]
+    d = hull[:, None, :] - hull[None, :, :]
+    dist = np.sqrt((d ** 2).sum(-1))
+    i, j = np.unravel_index(int(np.argmax(dist)), dist.shape)
+    longest = float(dist[i, j])
+    if longest == 0:
+        return 0.0, 0.0
+    axis = (hull[j] - hull[i]) / longest
+    across = hull @ np.array([-axis[1], axis[0]])
+    return longest, float(across.max() - across.min())
+
+
 def circularity(contour: np.ndarray) -> float:
     """4πA/P² of an outline: 1 for a disc, lower for irregular or elongated shapes."""
     c = contour.reshape(-1, 1, 2).astype(np.int32)

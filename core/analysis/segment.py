@@ -14,7 +14,7 @@ import csv
 import io
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -31,6 +31,7 @@ from core.data.imageio import (
     is_dicom,
 )
 from core.data.layouts import MASK_RE
+from core.inference.cine import CinePrediction, predict_frames
 from core.inference.decision import Decision, calibrate, lesion_mask, lesion_score, malignancy_band
 from core.metrics.scores import dice, iou
 
@@ -82,6 +83,12 @@ class Analysis:
     mask_message: str | None = None
     decision: Decision | None = None  # the model card's threshold, no-lesion gate and malignancy calibration
     dicom: bytes | None = None  # a DICOM input's own bytes, in memory, for the DICOM Segmentation export
+    cine: CinePrediction | None = None  # a cine loop: every frame's probability (uint8); the fields above are frame 1
+    frame: int | None = None  # at_frame's 0-based frame of a cine loop; None for a single image
+
+    @property
+    def frame_count(self) -> int:
+        return 1 if self.cine is None else self.cine.frame_count
 
 
 def merge_masks(masks: list[tuple[str, bytes]], shape: tuple[int, int]) -> tuple[np.ndarray | None, str | None]:
@@ -100,12 +107,39 @@ def merge_masks(masks: list[tuple[str, bytes]], shape: tuple[int, int]) -> tuple
 
 
 def analyse(predictor, upload: Upload) -> Analysis:
-    """Decode and segment one upload. Raises ImageReadError for an unusable image."""
+    """Decode and segment one upload; a cine loop frame by frame, in batches (core.inference.cine).
+    Raises ImageReadError for an unusable image."""
     image = decode_image(upload.data, upload.name)
-    pred = predictor.predict(image.gray)
     gt, message = merge_masks(upload.masks, image.gray.shape) if upload.masks else (None, None)
+    dicom = upload.data if is_dicom(upload.data, upload.name) else None
+    decision = getattr(predictor, "decision", None)
+    if image.frame_count > 1:
+        cine = predict_frames(predictor, image.frames)
+        return Analysis(upload.name, image, cine.frame_probability(0), cine.malignancy[0] if cine.malignancy else None,
+                        cine.inference_ms, gt, message, decision, dicom, cine, 0)
+    pred = predictor.predict(image.gray)
     return Analysis(upload.name, image, pred.probability, pred.malignancy, pred.inference_ms, gt, message,
-                    getattr(predictor, "decision", None), upload.data if is_dicom(upload.data, upload.name) else None)
+                    decision, dicom)
+
+
+def at_frame(analysis: Analysis, index: int) -> Analysis:
+    """The analysis of one frame (0-based) of a cine loop, for view_at and every export; a single image as it is.
+    Only this frame's probability is made float, so a long loop stays uint8 in memory."""
+    if analysis.cine is None:
+        return analysis
+    img = analysis.image
+    frame = DecodedImage(img.name, img.frames[index], img.pixel_spacing_mm, img.notes, img.had_colour)
+    malignancy = analysis.cine.malignancy[index] if analysis.cine.malignancy else None
+    return replace(analysis, image=frame, probability=analysis.cine.frame_probability(index), malignancy=malignancy,
+                   inference_ms=analysis.cine.inference_ms / analysis.cine.frame_count, frame=index, cine=None)
+
+
+def frame_areas(analysis: Analysis, threshold: float, gate: bool = True) -> list[int]:
+    """The model's lesion area (px) in each frame of a cine loop, at this threshold (the Segment page's plot)."""
+    if analysis.cine is None:
+        return [int(view_at(analysis, threshold, gate=gate).measurements.area_px)]
+    return [int(view_at(at_frame(analysis, i), threshold, gate=gate).measurements.area_px)
+            for i in range(analysis.cine.frame_count)]
 
 
 @dataclass

@@ -16,17 +16,26 @@ import os
 from dataclasses import dataclass, field
 
 from core import runtime  # noqa: F401
-from core.analysis.segment import Analysis, Upload, analyse, calibrated_malignancy, mask_png, view_at
+from core.analysis.segment import (
+    Analysis,
+    Upload,
+    analyse,
+    at_frame,
+    calibrated_malignancy,
+    effective_spacing,
+    mask_png,
+    view_at,
+)
 from core.data.imageio import IMAGE_EXTENSIONS, ImageReadError
 from core.inference.decision import lesion_score, malignancy_band
 from core.inference.predictor import Predictor
 
-CSV_FIELDS = ["file", "width", "height", "lesion_area_px", "lesion_area_mm2", "lesion_count",
+CSV_FIELDS = ["file", "frame", "width", "height", "lesion_area_px", "lesion_area_mm2", "lesion_count",
               "longest_diameter_px", "lesion_score", "gated", "malignancy_calibrated", "malignancy_band", "threshold",
-              "edited", "inference_ms", "dicom_seg", "error"]
+              "edited", "inference_ms", "dicom_seg", "dicom_sr", "note", "error"]
 # columns that measure this run's speed rather than the image: they differ between engines and runs
 TIMING_FIELDS = ("inference_ms",)
-MASK_SUFFIX, SEG_SUFFIX, REPORT_SUFFIX = "_pred.png", "_seg.dcm", "_report.pdf"
+MASK_SUFFIX, SEG_SUFFIX, SR_SUFFIX, REPORT_SUFFIX = "_pred.png", "_seg.dcm", "_sr.dcm", "_report.pdf"
 
 
 def collect_inputs(inputs: list[str]) -> list[str]:
@@ -70,6 +79,11 @@ class Segmented:
     row: dict
     files: dict[str, bytes] = field(default_factory=dict)
     reported: tuple | None = None
+    frame_rows: list[dict] = field(default_factory=list)  # a cine loop's rows, one per frame (row is the chosen's)
+
+    @property
+    def rows(self) -> list[dict]:
+        return self.frame_rows or [self.row]
 
 
 def _read(path: str) -> bytes:
@@ -86,27 +100,20 @@ def segment_file(predictor: Predictor, path: str, threshold: float | None = None
     then ``view_at`` the threshold). ``data``: the file's bytes when the caller has read them.
     Never raises for a bad file: the row's ``error`` says what went wrong."""
     threshold = predictor.threshold if threshold is None else threshold
-    out = Segmented({"file": path, "threshold": threshold, "edited": False, "dicom_seg": "", "error": ""})
+    out = Segmented({"file": path, "frame": "", "threshold": threshold, "edited": False, "dicom_seg": "",
+                     "dicom_sr": "", "note": "", "error": ""})
     try:
         data = _read(path) if data is None else data
         a = analyse(predictor, Upload(os.path.basename(path), data))
+        if a.cine is not None:
+            return _segment_cine(predictor, a, threshold, pixel_spacing_mm, out)
         v = view_at(a, threshold, pixel_spacing_mm)
-        m = v.measurements
-        malignancy = calibrated_malignancy(a) if v.mask.any() else None
+        out.row.update(_figures(a, v, threshold))
         out.files[MASK_SUFFIX] = mask_png(v)
         if a.dicom is not None:
-            out.row["dicom_seg"] = _segmentation(predictor, a.dicom, v.mask, out.files)
+            _dicom_objects(predictor, a, v, pixel_spacing_mm, out.row, out.files)
         if report:
             out.reported = _report(predictor, a, v, threshold, out.files)
-        out.row.update(width=a.image.width, height=a.image.height, lesion_area_px=m.area_px,
-                       lesion_area_mm2="" if m.area_mm2 is None else round(m.area_mm2, 3),
-                       lesion_count=m.lesion_count,
-                       longest_diameter_px="" if m.longest_diameter_px is None else round(m.longest_diameter_px, 2),
-                       lesion_score=round(lesion_score(a.probability, threshold), 4),
-                       gated=v.gated,
-                       malignancy_calibrated="" if malignancy is None else round(malignancy, 4),
-                       malignancy_band="" if malignancy is None else malignancy_band(malignancy),
-                       inference_ms=round(a.inference_ms, 2))
     except ImageReadError as exc:
         out.row["error"], out.files = str(exc), {}
     except Exception as exc:  # one bad file must not stop the batch
@@ -114,15 +121,65 @@ def segment_file(predictor: Predictor, path: str, threshold: float | None = None
     return out
 
 
-def _segmentation(predictor: Predictor, source: bytes, mask, files: dict[str, bytes]) -> str:
-    """Adds the DICOM Segmentation to files; returns what the CSV says: 'written', or why it was not."""
-    from core.report.dicomseg import DicomSegError, segmentation_bytes
+def _figures(a: Analysis, v, threshold: float) -> dict:
+    """The CSV columns that describe one image's (or frame's) mask."""
+    m = v.measurements
+    malignancy = calibrated_malignancy(a) if v.mask.any() else None
+    return dict(width=a.image.width, height=a.image.height, lesion_area_px=m.area_px,
+                lesion_area_mm2="" if m.area_mm2 is None else round(m.area_mm2, 3),
+                lesion_count=m.lesion_count,
+                longest_diameter_px="" if m.longest_diameter_px is None else round(m.longest_diameter_px, 2),
+                lesion_score=round(lesion_score(a.probability, threshold), 4),
+                gated=v.gated,
+                malignancy_calibrated="" if malignancy is None else round(malignancy, 4),
+                malignancy_band="" if malignancy is None else malignancy_band(malignancy),
+                inference_ms=round(a.inference_ms, 2))
 
+
+def _segment_cine(predictor: Predictor, a: Analysis, threshold: float, pixel_spacing_mm: float | None,
+                  out: Segmented) -> Segmented:
+    """A cine loop: one row per frame (each frame through the same view_at as a single image); the mask PNG,
+    SEG and SR are of the frame with the largest lesion (the SEG of every frame where the source's geometry
+    allows only that: core.report.dicomseg)."""
+    from core.inference.cine import largest_frame
+
+    for i in range(a.frame_count):
+        f = at_frame(a, i)
+        out.frame_rows.append({**out.row, "frame": i + 1, **_figures(f, view_at(f, threshold, pixel_spacing_mm),
+                                                                      threshold)})
+    chosen = largest_frame([int(r["lesion_area_px"]) for r in out.frame_rows])
+    f = at_frame(a, chosen)
+    v = view_at(f, threshold, pixel_spacing_mm)
+    out.row = out.frame_rows[chosen]
+    out.row["note"] = f"largest lesion of the {a.frame_count}-frame loop"
+    out.files[MASK_SUFFIX] = mask_png(v)
+    _dicom_objects(predictor, f, v, pixel_spacing_mm, out.row, out.files)
+    return out
+
+
+def _dicom_objects(predictor: Predictor, a: Analysis, v, pixel_spacing_mm: float | None, row: dict,
+                   files: dict[str, bytes]) -> None:
+    """Adds the DICOM Segmentation and its measurement report (SR) to files; row says 'written', or why not."""
+    from core.report.dicomseg import DicomSegError, make_segmentation
+    from core.report.dicomsr import measurement_report_bytes
+
+    model = os.path.basename(predictor.path)
+    frame = None if a.frame is None else a.frame + 1
     try:
-        files[SEG_SUFFIX] = segmentation_bytes(source, mask, model_name=os.path.basename(predictor.path))
+        seg = make_segmentation(a.dicom, v.mask, edited=v.edited, model_name=model, frame=frame)
     except DicomSegError as exc:
-        return f"not written: {exc}"
-    return "written"
+        row["dicom_seg"] = row["dicom_sr"] = f"not written: {exc}"
+        return
+    files[SEG_SUFFIX] = seg.data
+    row["dicom_seg"] = "written"
+    if seg.note:
+        row["note"] = "; ".join(x for x in (row.get("note"), f"the SEG {seg.note}") if x)
+    try:
+        files[SR_SUFFIX] = measurement_report_bytes(a.dicom, seg, v.mask, effective_spacing(a, pixel_spacing_mm),
+                                                    row.get("malignancy_band") or None, model_name=model)
+        row["dicom_sr"] = "written"
+    except DicomSegError as exc:
+        row["dicom_sr"] = f"not written: {exc}"
 
 
 def _report(predictor: Predictor, a: Analysis, v, threshold: float, files: dict[str, bytes]):
@@ -145,6 +202,8 @@ def write_outputs(out_dir: str, stem: str, files: dict[str, bytes], row: dict) -
         write_output(out_dir, stem, suffix, data)
     if SEG_SUFFIX in files:
         row["dicom_seg"] = f"{stem}{SEG_SUFFIX}"
+    if SR_SUFFIX in files:
+        row["dicom_sr"] = f"{stem}{SR_SUFFIX}"
 
 
 def write_predictions_csv(out_dir: str, rows: list[dict]) -> str:
@@ -165,9 +224,11 @@ def predict_files(predictor: Predictor, files: list[str], out_dir: str, threshol
     for i, (path, stem) in enumerate(zip(files, output_stems(files))):
         result = segment_file(predictor, path, threshold, pixel_spacing_mm, report=report)
         write_outputs(out_dir, stem, result.files, result.row)
+        for row in result.rows:  # a cine loop's frames name the same SEG and SR
+            row["dicom_seg"], row["dicom_sr"] = result.row["dicom_seg"], result.row["dicom_sr"]
         if result.reported:
             reported.append(result.reported)
-        rows.append(result.row)
+        rows.extend(result.rows)
         if progress:
             progress(i + 1, len(files))
     write_predictions_csv(out_dir, rows)

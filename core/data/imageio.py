@@ -42,6 +42,7 @@ class DecodedImage:
 
     gray: (H, W) uint8.
     pixel_spacing_mm: (row_mm, col_mm) when the file says how big a pixel is.
+    frames: every frame of a cine loop (core.data.dicomio decodes DICOM); None for a single image.
     notes: human-readable remarks (e.g. "rotated by EXIF", "16-bit rescaled").
     """
 
@@ -50,6 +51,15 @@ class DecodedImage:
     pixel_spacing_mm: tuple[float, float] | None = None
     notes: list[str] = field(default_factory=list)
     had_colour: bool = False
+    frames: np.ndarray | None = None  # (N, H, W) uint8 for a multi-frame (cine) DICOM; gray is frames[0]
+
+    @property
+    def frame_count(self) -> int:
+        return 1 if self.frames is None else int(self.frames.shape[0])
+
+    def frame(self, index: int) -> np.ndarray:
+        """Frame ``index`` (0-based) as (H, W) uint8 gray."""
+        return self.gray if self.frames is None else self.frames[index]
 
     @property
     def height(self) -> int:
@@ -151,44 +161,12 @@ def is_dicom(data: bytes, name: str = "") -> bool:
 
 
 def _decode_dicom(data: bytes, name: str) -> DecodedImage:
-    import pydicom
+    from core.data.dicomio import decode_dicom_frames
 
-    notes: list[str] = []
-    try:
-        ds = pydicom.dcmread(io.BytesIO(data), force=True)
-        rows, cols = int(ds.Rows), int(ds.Columns)
-        if rows * cols > MAX_PIXELS:
-            raise ImageReadError(f"{name}: {cols}×{rows} pixels is larger than the {MAX_PIXELS:,}-pixel limit")
-        arr = ds.pixel_array
-    except ImageReadError:
-        raise
-    except Exception as exc:
-        raise ImageReadError(
-            f"{name}: could not read the DICOM pixel data ({type(exc).__name__}: {exc}). "
-            "Export the frame as uncompressed DICOM or PNG and try again."
-        ) from exc
-    if arr.ndim == 4:  # multi-frame colour: take the first frame
-        notes.append(f"multi-frame DICOM: showing frame 1 of {arr.shape[0]}")
-        arr = arr[0]
-    elif arr.ndim == 3 and arr.shape[-1] not in (3, 4):
-        notes.append(f"multi-frame DICOM: showing frame 1 of {arr.shape[0]}")
-        arr = arr[0]
-    colour = False
-    photometric = str(getattr(ds, "PhotometricInterpretation", "MONOCHROME2"))
-    if arr.ndim == 3:
-        if photometric.startswith("YBR"):
-            from pydicom.pixels import convert_color_space
-
-            arr = convert_color_space(arr, photometric, "RGB")
-        rgb = _to_uint8(arr[..., :3], notes)
-        colour = _has_colour(rgb)
-        gray = _rgb_to_gray(rgb)
-    else:
-        gray = _to_uint8(arr, notes)
-        if photometric == "MONOCHROME1":
-            gray = 255 - gray
-            notes.append("MONOCHROME1 inverted for display")
-    return DecodedImage(name, np.ascontiguousarray(gray), _dicom_spacing(ds), notes, colour)
+    ds, frames, colour, notes = decode_dicom_frames(data, name, MAX_PIXELS, _to_uint8, _rgb_to_gray, _has_colour,
+                                                    ImageReadError)
+    return DecodedImage(name, frames[0], _dicom_spacing(ds), notes, colour,
+                        frames=frames if len(frames) > 1 else None)
 
 
 def decode_image(data: bytes, name: str = "image") -> DecodedImage:

@@ -147,6 +147,10 @@ class Predictor:
         """(N, S, S, C) model inputs -> (N, S, S) lesion probabilities at the model's resolution."""
         return self._run(batch)[0]
 
+    def forward_batch_with_malignancy(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(N, S, S, C) model inputs -> ((N, S, S) lesion probabilities, (N,) malignancy or None without that head)."""
+        return self._run(batch)
+
     def model_input(self, gray: np.ndarray) -> np.ndarray:
         x = to_model_input(gray, self.image_size)
         if self.channels != 1:

@@ -54,3 +54,50 @@ def test_source_problem_is_told_before_any_seg_is_made():
 
     assert source_problem(us_dicom_bytes(synthetic_case(32, 40)[0])) is None
     assert "StudyInstanceUID" in source_problem(_dicom_bytes())
+
+
+def _mask_for(source: bytes) -> np.ndarray:
+    src = pydicom.dcmread(io.BytesIO(source), stop_before_pixels=True)
+    n = int(src.get("NumberOfFrames", 1) or 1)
+    masks = np.zeros((n, src.Rows, src.Columns), bool)
+    for i in range(n):  # a lesion that grows through the loop
+        masks[i, 40:60 + i, 50:90 + i] = True
+    return masks if n > 1 else masks[0]
+
+
+def test_a_deidentified_source_without_type2_attributes_still_gets_a_seg():
+    from tests.helpers import DEIDENTIFIED_AWAY, anonymised_frame_bytes
+
+    source = anonymised_frame_bytes()
+    seg = pydicom.dcmread(io.BytesIO(segmentation_bytes(source, _mask_for(source))))
+    for keyword in DEIDENTIFIED_AWAY:  # supplied empty, as Type 2 allows
+        assert keyword in seg and not seg.get(keyword)
+    assert seg.PatientID == "ANON0001"
+    assert "PatientBirthDate" not in pydicom.dcmread(io.BytesIO(source))  # the caller's bytes are untouched
+
+
+def test_a_cine_loop_without_frame_of_reference_gets_its_chosen_frame_with_the_reason():
+    from core.report.dicomseg import make_segmentation
+    from tests.helpers import us_example_bytes
+
+    source = us_example_bytes("examples_ybr_color.dcm")
+    masks = _mask_for(source)
+    out = make_segmentation(source, masks, frame=12)
+    assert out.frames == [12] and "frame 12 of 30" in out.note and "Frame of Reference" in out.note
+    seg = pydicom.dcmread(io.BytesIO(out.data))
+    assert np.array_equal(seg.pixel_array.astype(bool), masks[11])
+    ref = seg.PerFrameFunctionalGroupsSequence[0].DerivationImageSequence[0].SourceImageSequence[0]
+    assert ref.ReferencedFrameNumber == 12
+    assert ref.ReferencedSOPClassUID == "1.2.840.10008.5.1.4.1.1.3.1"  # Ultrasound Multi-frame Image Storage
+    with pytest.raises(DicomSegError, match="frame 31"):
+        make_segmentation(source, masks, frame=31)
+
+
+@pytest.mark.parametrize("name", ["examples_palette.dcm", "examples_rgb_color.dcm", "examples_jpeg2k.dcm",
+                                  "examples_ybr_color.dcm", "anonymised"])
+def test_every_seg_we_write_passes_dciodvfy_without_error(name, tmp_path):
+    from tests.helpers import anonymised_frame_bytes, dciodvfy_errors, us_example_bytes
+
+    source = anonymised_frame_bytes() if name == "anonymised" else us_example_bytes(name)
+    data = segmentation_bytes(source, _mask_for(source), frame=5)
+    assert dciodvfy_errors(data, tmp_path) == []
