@@ -16,7 +16,7 @@ from core.data.safezip import UnsafeZipError, extract_zip, forget_extractions
 from core.metrics.intervals import difference_caption
 from core.training import jobs
 from core.training.run import read_metrics
-from core.training.settings import LOSS_LABELS, default
+from core.training.settings import LOSS_LABELS, TrainSettings, default
 
 
 @st.cache_data(show_spinner="Decoding and auditing the dataset…", max_entries=4)
@@ -72,8 +72,8 @@ def audit_ui(paths: list[str], seed: int) -> dict | None:
     return table or None
 
 
-def settings_ui(n_train: int, datasets: list[str], gpu: bool) -> dict:
-    """Training settings; every default is core.training.settings' one set."""
+def settings_ui(data: list[str], n_train: int, datasets: list[str], gpu: bool) -> TrainSettings:
+    """Training settings on these folders; every default is core.training.settings' one set."""
     c = st.columns(4)
     epochs = c[0].number_input("Epochs", 1, 500, default("epochs"), key="epochs")
     size = c[1].selectbox("Image size", [128, 192, 256], index=[128, 192, 256].index(default("image_size")), key="image_size")
@@ -95,9 +95,10 @@ def settings_ui(n_train: int, datasets: list[str], gpu: bool) -> dict:
     est = jobs.estimate_seconds(n_train, epochs, size, width, gpu)
     st.caption("Estimated time: " + ("much shorter on the GPU (not measured here)" if est is None else
                f"about {est / 60:.0f} min on this CPU ({n_train} training images)"))
-    return dict(epochs=int(epochs), image_size=int(size), base_filters=int(width), depth=default("depth"),
-                batch_size=int(batch), learning_rate=float(lr), loss=loss, augment=augment, seed=int(seed),
-                dataset_weights={k: v for k, v in weights.items() if v != 1.0} or None)
+    return TrainSettings(data=list(data), epochs=int(epochs), image_size=int(size), base_filters=int(width),
+                         depth=default("depth"), batch_size=int(batch), learning_rate=float(lr), loss=loss,
+                         augment=augment, seed=int(seed),
+                         dataset_weights={k: v for k, v in weights.items() if v != 1.0} or None)
 
 
 def curves_ui(run_dir: str):

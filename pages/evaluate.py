@@ -9,8 +9,8 @@ from core.access.roles import EVALUATE
 from core.evaluation.scoring import dice_difference
 from core.metrics.intervals import difference_caption
 from pages._access_ui import access_or_stop, allowed_paths
-from pages._common import ensure_app_navigation
 from pages._evaluate_ui import charts_ui, inputs_ui, model_label, run_ui, summary_ui, worst_ui
+from pages._streamlit_compat import ensure_app_navigation
 
 ensure_app_navigation()
 access_or_stop(EVALUATE)

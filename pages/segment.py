@@ -9,7 +9,7 @@ from core.access.roles import SEGMENT
 from core.analysis import segment as an
 from core.analysis.overlay import agreement_overlay, heatmap, lesion_overlay, to_rgb
 from pages._access_ui import access_or_stop
-from pages._common import DISCLAIMER, ensure_app_navigation, predictor_or_stop
+from pages._common import DISCLAIMER, predictor_or_stop
 from pages._edit_ui import apply_pending, edit_toggle_ui, edit_ui, edits_for
 from pages._model_choice_ui import session_model_ui
 from pages._segment_ui import (
@@ -22,6 +22,7 @@ from pages._segment_ui import (
     show_image,
     uploads_ui,
 )
+from pages._streamlit_compat import ensure_app_navigation
 
 ensure_app_navigation()
 access_or_stop(SEGMENT)

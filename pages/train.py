@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import streamlit as st
 
@@ -11,7 +12,7 @@ from core.cards import registry
 from core.data.safezip import is_extraction, remove_stale_extractions
 from core.training import jobs
 from pages._access_ui import access_or_stop, access_settings, allowed_paths, audit_log_ui
-from pages._common import ensure_app_navigation
+from pages._streamlit_compat import ensure_app_navigation
 from pages._train_ui import audit_ui, dataset_ui, device_ui, finished_ui, job_ui, registry_ui, settings_ui
 
 ensure_app_navigation()
@@ -28,14 +29,14 @@ if jobs.current_job() is None:
     table = audit_ui(paths, st.session_state.get("seed", 0)) if paths else None
     if table:
         datasets = sorted({s.split("/")[0] for s in table.get("train", {})})
-        settings = settings_ui(sum(table.get("train", {}).values()), datasets, gpu)
+        settings = settings_ui(paths, sum(table.get("train", {}).values()), datasets, gpu)
         name = st.text_input("Run name", "unet", key="run_name")
         if st.button("Start training", type="primary", key="start"):
             zipped = any(is_extraction(p) for p in paths)
             try:
-                run_dir = actions.start_training(who, config, {
-                    **settings, "data": paths, "name": name, "cleanup_data": zipped,
-                    "compare_with": registry.active_model_path()}, app_made=extracted)
+                run_dir = actions.start_training(who, config, replace(
+                    settings, name=name, cleanup_data=zipped, compare_with=registry.active_model_path()),
+                    app_made=extracted)
             except (jobs.JobError, AccessDenied) as exc:
                 st.error(str(exc))
             else:

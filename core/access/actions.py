@@ -14,6 +14,7 @@ from core.access.paths import refusals
 from core.access.roles import ACTIVATE, DELETE, TRAIN, AccessConfig, AccessDenied, Identity
 from core.cards import registry
 from core.training import jobs
+from core.training.settings import TrainSettings
 
 
 def _allowed(who: Identity, action: str, config: AccessConfig, **details) -> None:
@@ -40,17 +41,17 @@ def delete_model(who: Identity, config: AccessConfig, path: str) -> None:
     audit_log.append(audit_log.log_path(config.audit_log), who.who, "delete_model", model=os.path.abspath(path))
 
 
-def start_training(who: Identity, config: AccessConfig, settings: dict, app_made: Iterable[str] = ()) -> str:
+def start_training(who: Identity, config: AccessConfig, settings: TrainSettings, app_made: Iterable[str] = ()) -> str:
     """Start a training job; its folders must lie inside the data roots unless the app made them (a zip's extraction)."""
     _allowed(who, TRAIN, config)
-    data = [settings["data"]] if isinstance(settings["data"], str) else list(settings["data"])
+    data = list(settings.data)
     made = set(app_made)
     refused = refusals([d for d in data if d not in made], config.data_roots, config.sign_in)
     if refused:
         raise AccessDenied("; ".join(refused))
     run_dir = jobs.start_job(settings)
     audit_log.append(audit_log.log_path(config.audit_log), who.who, "start_training", run=os.path.basename(run_dir),
-                 data=data, epochs=settings.get("epochs"))
+                 data=data, epochs=settings.epochs)
     return run_dir
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from core.analysis.editing import Edits, combine
 from core.analysis.measure import Measurements, measure
 from core.analysis.overlay import lesion_overlay
-from core.cards.modelcard import AXILLARY_LIMITATION
+from core.cards.modelcard import AXILLARY_NODES, has_limitation
 from core.data.imageio import (
     DecodedImage,
     ImageReadError,
@@ -198,7 +198,7 @@ def no_lesion_words(analysis: Analysis, threshold: float, card: dict | None) -> 
     else:
         text += " Like any model, this one misses some lesions"
     text += ": if you see a lesion, check the probability heatmap or lower the threshold, and trust your own reading."
-    if AXILLARY_LIMITATION in (card or {}).get("limitations", []):
+    if has_limitation(card, AXILLARY_NODES):
         text += (" It does not mark benign axillary lymph nodes, which BUSI labels as lesions, so an empty result on "
                  "an axillary scan says nothing about the node (see the model's known limits on the Home page).")
     return text

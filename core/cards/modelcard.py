@@ -24,11 +24,19 @@ INTENDED_USE = (
     "reviewed by a clinician. Not a diagnosis, and not a medical device."
 )
 # Measured on 2026-11-25 (experiments/LOG.md, "Axillary lymph nodes"): true of every model trained here so far.
-AXILLARY_LIMITATION = (
+_AXILLARY_WORDING_2026_11 = (
     "Benign axillary lymph nodes are missed. BUSI files some scans of normal-looking axillary nodes (frames "
     "labelled 'AXILLA') as benign lesions. Of the 7 in the validation split, five models trained without them "
     "found none, and a sixth trained to emphasise such frames found one, partly. The test split holds no such "
     "frame, so its figures do not show this.")
+AXILLARY_LIMITATION = _AXILLARY_WORDING_2026_11  # today's wording; reword freely, code looks for AXILLARY_NODES
+
+# Known limitations that code acts on, by a stable key written on the card ("limitation_keys"), so rewording a
+# sentence never changes what the app does. Cards written before the keys carry only the sentences: each wording
+# they were written with stays in LEGACY_WORDINGS, frozen, so those cards still read.
+AXILLARY_NODES = "axillary_nodes"
+LIMITATION_TEXT = {AXILLARY_NODES: AXILLARY_LIMITATION}
+LEGACY_WORDINGS = {_AXILLARY_WORDING_2026_11: AXILLARY_NODES}
 LIMITATIONS = [
     "Trained on BUSI only: one centre (Baheya Hospital, Cairo), one acquisition period, women aged 25-75.",
     "Images with lesions only from BUSI classes; other pathologies and devices are untested.",
@@ -64,6 +72,21 @@ def limitations_for(datasets: list[str]) -> list[str]:
             "beyond any cross-centre figures on this card.",
             "Without normal scans in training, its false-alarm rate on normal scans is unknown.",
             MULTI_CENTRE_LIMITATIONS[-1]]
+
+
+def limitation_keys(limitations: list[str]) -> list[str]:
+    """The stable keys of the known limitations among these sentences (LIMITATION_TEXT), for the card."""
+    key_of = {text: key for key, text in LIMITATION_TEXT.items()}
+    return [key_of[t] for t in limitations if t in key_of]
+
+
+def has_limitation(card: dict | None, key: str) -> bool:
+    """Whether the card states the known limitation with this key: by its limitation_keys, or on a card written
+    before them, by a wording it was written with."""
+    card = card or {}
+    if "limitation_keys" in card:
+        return key in card["limitation_keys"]
+    return any(LEGACY_WORDINGS.get(text) == key for text in card.get("limitations", []))
 
 
 def bundle_metadata(image_size: int, version: str = "1.0.0") -> dict:
@@ -229,26 +252,32 @@ def new_hospital_section(card: dict) -> list[str]:
 
 
 def render_markdown(card: dict) -> str:
-    """The card as a person reads it: prose and tables, every figure with where it comes from."""
+    """The card as a person reads it: prose and tables, every figure with where it comes from, section by section."""
+    lines = _title_section(card)
+    for section in (new_hospital_section, _test_split_section, _model_section, _data_section, _training_section,
+                    _validation_section, _detail_section, _speed_section, _closing_section):
+        lines += section(card)
+    return "\n".join(lines)
+
+
+def _refit(card: dict) -> bool:
+    """A train+val refit: its validation figures are on images it trained on."""
+    return bool(card.get("val_metrics_on_trained_images"))
+
+
+def _title_section(card: dict) -> list[str]:
+    return [f"# Model card: {card.get('name', 'model')}" + (f" (version {card['version']})" if card.get("version") else ""),
+            "", f"**Intended use.** {card.get('intended_use', INTENDED_USE)}", ""]
+
+
+def _test_split_section(card: dict) -> list[str]:
     t = card.get("test_metrics", {})
     by_ds = card.get("test_metrics_by_dataset") or {}
-    cmp = card.get("comparison") or {}
-    s = card.get("settings", {})
-    data = card.get("data", {})
-    refit = bool(card.get("val_metrics_on_trained_images"))
-    arch = card.get("architecture", {}).get("summary", "")
-    inp = card.get("input", {})
-    gate = card.get("lesion_gate")
-    cal = card.get("malignancy_calibration")
-    datasets = ", ".join(by_ds) if by_ds else "BUSI"
-    lines = [f"# Model card: {card.get('name', 'model')}" + (f" (version {card['version']})" if card.get("version") else ""),
-             "", f"**Intended use.** {card.get('intended_use', INTENDED_USE)}", ""]
-    lines += new_hospital_section(card)
-    lines += ["## On its own test split", "",
-              "On images it never trained on or was tuned on (its own test split, patients and near-duplicate frames kept "
-              "whole), at its default threshold"
-              + (" and with its no-lesion gate" if gate else "") + ". The intervals are 95 %: how far each figure could "
-              "move on another sample of this size from the same population.", ""]
+    lines = ["## On its own test split", "",
+             "On images it never trained on or was tuned on (its own test split, patients and near-duplicate frames kept "
+             "whole), at its default threshold"
+             + (" and with its no-lesion gate" if card.get("lesion_gate") else "") + ". The intervals are 95 %: how far "
+             "each figure could move on another sample of this size from the same population.", ""]
     rows = [_figure_row(name, v) for name, v in by_ds.items()] if len(by_ds) > 1 else []
     rows.append(_figure_row("all test images" if rows else "test split", t))
     lines += _table(FIGURE_HEADER, rows) + [""]
@@ -257,39 +286,62 @@ def render_markdown(card: dict) -> str:
         lines += ["### By scanner", "", "The test images whose layout names the scanner (BUS-BRA's). Few images of the "
                   "rarer scanners: their intervals are wide, but a low figure there is a warning.", ""]
         lines += _table(FIGURE_HEADER, [_figure_row(name, v) for name, v in by_device.items()]) + [""]
-    lines += ["## The model", "",
-              f"A {arch}. It takes a grayscale image resized to {inp.get('size')}×{inp.get('size')} "
-              f"({inp.get('preprocessing', '')}) and returns a lesion probability for every pixel, resized back to the "
-              "original image, and a malignancy probability from a small head on the bottleneck. "
-              f"A pixel is marked at probability {_fmt(card.get('threshold'), 2)} or more "
-              + ("(fixed before training)." if refit else "(the threshold was chosen on the validation split).")]
-    if gate:
-        lines += ["", f"**No-lesion gate.** A mask is shown only when the mean lesion probability inside the largest marked "
-                  f"region reaches {_fmt(gate.get('min_score'), 2)}; below it the image is reported as holding no lesion. "
-                  f"{gate.get('how_chosen', '')}"]
-        per = gate.get("test_by_dataset") or {}
-        if per:
-            lines += ["", "What the gate did on the test split (measured after it was chosen):", ""]
-            lines += _table(["images", "mean lesion Dice without → with", "false alarms without → with"],
-                            [[k, f"{_fmt(v['dice_without'])} → {_fmt(v['dice_with'])}",
-                              "—" if v["false_alarms_without"] is None else
-                              f"{v['false_alarms_without']:.0%} → {v['false_alarms_with']:.0%}"] for k, v in per.items()])
-    if cal:
-        lines += ["", f"**Malignancy calibration.** The head's probability is recalibrated by Platt scaling "
-                  f"(a = {_fmt(cal.get('a'))}, b = {_fmt(cal.get('b'))}) fitted on {cal.get('fitted_on', 'validation lesions')}, "
-                  "and the app words it in bands (low under 10 %, intermediate 10–50 %, high over 50 %), never as a bare "
-                  "percentage."]
-        per = cal.get("test_by_dataset") or {}
-        if per:
-            lines += ["", "Calibration on the test split (Brier score and expected calibration error: lower is better; "
-                      "mean predicted against the observed malignant share):", ""]
-            lines += _table(["images", "lesions", "Brier raw", "Brier calibrated", "ECE raw", "ECE calibrated",
-                             "mean predicted (calibrated)", "observed malignant"],
-                            [[k, v["calibrated"]["n"], _fmt(v["raw"].get("brier")), _fmt(v["calibrated"].get("brier")),
-                              _fmt(v["raw"].get("ece")), _fmt(v["calibrated"].get("ece")),
-                              _fmt(v["calibrated"].get("mean_predicted")), _fmt(v["calibrated"].get("observed"))]
-                             for k, v in per.items()])
-    lines += ["", "## Data and split", ""]
+    return lines
+
+
+def _model_section(card: dict) -> list[str]:
+    arch = card.get("architecture", {}).get("summary", "")
+    inp = card.get("input", {})
+    lines = ["## The model", "",
+             f"A {arch}. It takes a grayscale image resized to {inp.get('size')}×{inp.get('size')} "
+             f"({inp.get('preprocessing', '')}) and returns a lesion probability for every pixel, resized back to the "
+             "original image, and a malignancy probability from a small head on the bottleneck. "
+             f"A pixel is marked at probability {_fmt(card.get('threshold'), 2)} or more "
+             + ("(fixed before training)." if _refit(card) else "(the threshold was chosen on the validation split).")]
+    return lines + _gate_lines(card.get("lesion_gate")) + _calibration_lines(card.get("malignancy_calibration"))
+
+
+def _gate_lines(gate: dict | None) -> list[str]:
+    if not gate:
+        return []
+    lines = ["", f"**No-lesion gate.** A mask is shown only when the mean lesion probability inside the largest marked "
+             f"region reaches {_fmt(gate.get('min_score'), 2)}; below it the image is reported as holding no lesion. "
+             f"{gate.get('how_chosen', '')}"]
+    per = gate.get("test_by_dataset") or {}
+    if per:
+        lines += ["", "What the gate did on the test split (measured after it was chosen):", ""]
+        lines += _table(["images", "mean lesion Dice without → with", "false alarms without → with"],
+                        [[k, f"{_fmt(v['dice_without'])} → {_fmt(v['dice_with'])}",
+                          "—" if v["false_alarms_without"] is None else
+                          f"{v['false_alarms_without']:.0%} → {v['false_alarms_with']:.0%}"] for k, v in per.items()])
+    return lines
+
+
+def _calibration_lines(cal: dict | None) -> list[str]:
+    if not cal:
+        return []
+    lines = ["", f"**Malignancy calibration.** The head's probability is recalibrated by Platt scaling "
+             f"(a = {_fmt(cal.get('a'))}, b = {_fmt(cal.get('b'))}) fitted on {cal.get('fitted_on', 'validation lesions')}, "
+             "and the app words it in bands (low under 10 %, intermediate 10–50 %, high over 50 %), never as a bare "
+             "percentage."]
+    per = cal.get("test_by_dataset") or {}
+    if per:
+        lines += ["", "Calibration on the test split (Brier score and expected calibration error: lower is better; "
+                  "mean predicted against the observed malignant share):", ""]
+        lines += _table(["images", "lesions", "Brier raw", "Brier calibrated", "ECE raw", "ECE calibrated",
+                         "mean predicted (calibrated)", "observed malignant"],
+                        [[k, v["calibrated"]["n"], _fmt(v["raw"].get("brier")), _fmt(v["calibrated"].get("brier")),
+                          _fmt(v["raw"].get("ece")), _fmt(v["calibrated"].get("ece")),
+                          _fmt(v["calibrated"].get("mean_predicted")), _fmt(v["calibrated"].get("observed"))]
+                         for k, v in per.items()])
+    return lines
+
+
+def _data_section(card: dict) -> list[str]:
+    data = card.get("data", {})
+    by_ds = card.get("test_metrics_by_dataset") or {}
+    datasets = ", ".join(by_ds) if by_ds else "BUSI"
+    lines = ["", "## Data and split", ""]
     by_dataset_counts = data.get("counts_by_dataset") or {}
     lines.append(f"Trained on {datasets}: " + ("; ".join(f"{k}: {_counts_text(v)}" for k, v in by_dataset_counts.items())
                                                if by_dataset_counts else _counts_text(data.get("counts", {}))) + ".")
@@ -301,30 +353,47 @@ def render_markdown(card: dict) -> str:
     else:
         lines.append(f"Split: {_counts_text(data.get('split_counts', {}))}.")
     audit = data.get("audit", {})
-    lines += ["", f"The split is deterministic (seed {s.get('seed')}), stratified by dataset and class, and keeps "
-              f"near-duplicate frames and each patient's images on one side; manifest `{data.get('manifest', '')}`. "
+    lines += ["", f"The split is deterministic (seed {card.get('settings', {}).get('seed')}), stratified by dataset and "
+              f"class, and keeps near-duplicate frames and each patient's images on one side; manifest "
+              f"`{data.get('manifest', '')}`. "
               f"The audit found {audit.get('near_duplicate_groups', '—')} near-duplicate groups, "
               f"{audit.get('label_conflicts', '—')} images filed under two classes (left out of AUC), "
               f"{audit.get('multi_mask_cases', '—')} images with several mask files (merged) and "
               f"{audit.get('colour_annotated', '—')} with colour annotations."]
+    return lines
+
+
+def _training_section(card: dict) -> list[str]:
     tr = card.get("training", {})
-    lines += ["", "## Training", "",
-              f"Trained on {tr.get('device', '—')} in {_fmt(tr.get('duration_s'), 0)} s, "
-              f"{_fmt_epochs(tr.get('epochs_run'))} epochs; "
-              + ("the last epoch ships (it also trained on the validation split)." if refit
-                 else f"the epoch with the best {tr.get('selected_by', 'validation Dice')} ships.")]
+    lines = ["", "## Training", "",
+             f"Trained on {tr.get('device', '—')} in {_fmt(tr.get('duration_s'), 0)} s, "
+             f"{_fmt_epochs(tr.get('epochs_run'))} epochs; "
+             + ("the last epoch ships (it also trained on the validation split)." if _refit(card)
+                else f"the epoch with the best {tr.get('selected_by', 'validation Dice')} ships.")]
     if card.get("recipe"):
         lines += ["", f"Recipe: `{card['recipe']}`."]
     if card.get("selection_note"):
         lines += ["", card["selection_note"]]
-    lines += ["", *_table(["setting", "value"], [[k, v] for k, v in s.items() if k not in ("data", "out", "extra")])]
+    settings = card.get("settings", {})
+    return lines + ["", *_table(["setting", "value"], [[k, v] for k, v in settings.items()
+                                                        if k not in ("data", "out", "extra")])]
+
+
+def _validation_section(card: dict) -> list[str]:
     v = card.get("val_metrics") or {}
-    if v:
-        lines += ["", "## Validation split", "",
-                  ("Trained on in this refit: not a held-out figure. " if refit else
-                   "Used to pick the checkpoint, the threshold, the gate and the calibration, so not a test figure. ")
-                  + f"Mean lesion Dice {_fmt(v.get('dice_mean'))}, false alarms {_fmt(v.get('false_alarm_rate'))}, "
-                  f"malignancy AUC {_fmt(v.get('malignancy_auc'))}."]
+    if not v:
+        return []
+    return ["", "## Validation split", "",
+            ("Trained on in this refit: not a held-out figure. " if _refit(card) else
+             "Used to pick the checkpoint, the threshold, the gate and the calibration, so not a test figure. ")
+            + f"Mean lesion Dice {_fmt(v.get('dice_mean'))}, false alarms {_fmt(v.get('false_alarm_rate'))}, "
+            f"malignancy AUC {_fmt(v.get('malignancy_auc'))}."]
+
+
+def _detail_section(card: dict) -> list[str]:
+    t = card.get("test_metrics", {})
+    cmp = card.get("comparison") or {}
+    lines = []
     per_class = t.get("per_class") or {}
     if per_class or t.get("by_size"):
         lines += ["", "## More detail on the test split", ""]
@@ -340,13 +409,18 @@ def render_markdown(card: dict) -> str:
     if cmp.get("dice_difference"):
         lines += ["", f"Against `{cmp.get('model')}` on the same images: "
                   + difference_caption(cmp["dice_difference"], "this model", "that one")]
+    return lines
+
+
+def _speed_section(card: dict) -> list[str]:
     speed = card.get("speed", {})
-    if speed:
-        lines += ["", "## Speed", "", *_table(["measure", "value"], [[k, v] for k, v in speed.items()])]
-    lines += ["", "## Limitations", "", *[f"- {x}" for x in known_limits(card)],
-              "", "## Citation", "", card.get("citation", CITATION),
-              "", f"Reproduce: `{card.get('recipe') or card.get('command', '')}`", ""]
-    return "\n".join(lines)
+    return ["", "## Speed", "", *_table(["measure", "value"], [[k, v] for k, v in speed.items()])] if speed else []
+
+
+def _closing_section(card: dict) -> list[str]:
+    return ["", "## Limitations", "", *[f"- {x}" for x in known_limits(card)],
+            "", "## Citation", "", card.get("citation", CITATION),
+            "", f"Reproduce: `{card.get('recipe') or card.get('command', '')}`", ""]
 
 
 def write_card(model_path: str, card: dict) -> None:

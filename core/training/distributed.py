@@ -190,11 +190,12 @@ def run_worker(settings: TrainSettings, resume: bool, index: int, count: int, lo
     import tensorflow as tf
 
     from core import runtime
+    from core.training import keras_compat
     from core.training.trainer import train
 
     # first TensorFlow work of the process: the strategy sets up the collectives the cluster shares
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
-    patch_keras_multi_worker_mean()
+    keras_compat.patch_multi_worker_mean()
     # XLA stays off: each step now holds the cross-worker all-reduce, and the plain graph is the form of
     # that step tested here (tests/core/training/test_distributed.py)
     setup = (strategy, False, f"{count} workers (MultiWorkerMirroredStrategy), {runtime.describe_device()}")
@@ -220,49 +221,6 @@ def run_worker(settings: TrainSettings, resume: bool, index: int, count: int, lo
     finally:
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)
-
-
-def build_before_multi_worker_fit(model, batch) -> None:
-    """Build the model's metrics, loss and optimizer state from one local batch, before ``fit``.
-
-    Keras 3.15's ``fit`` otherwise builds them from its first distributed batch by calling
-    ``strategy.reduce`` on the whole (image, targets, weights) structure, which
-    MultiWorkerMirroredStrategy's reduce refuses ("Attempt to convert a value (PerReplica ...)
-    to a Tensor"). Built here, on every worker alike, there is nothing left for that step to do,
-    so it is skipped for this model.
-    """
-    with model.distribute_strategy.scope():
-        model._symbolic_build(data_batch=batch)
-    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
-
-
-def patch_keras_multi_worker_mean() -> None:
-    """Let Keras 3.15 average per-replica scalars under MultiWorkerMirroredStrategy.
-
-    Its ``reduce_per_replica`` reduces each training figure with ``strategy.reduce("MEAN", v, axis=0)``
-    when several workers run, and a loss or metric value is a scalar, so every multi-worker ``fit``
-    fails at its first step ("Invalid reduction dimension 0 for input with 0 dimensions"). Scalars are
-    averaged across replicas here instead (axis None); everything else takes Keras' own path.
-    Called only in a worker process, whose whole life is one multi-worker run.
-    """
-    from keras.src import tree
-    from keras.src.backend.tensorflow import trainer as tf_trainer
-
-    original = tf_trainer.reduce_per_replica
-    if getattr(original, "busseg_patched", False):
-        return
-
-    def reduce_per_replica(values, strategy, reduction):
-        if reduction in ("auto", "mean") and tf_trainer._collective_all_reduce_multi_worker(strategy):
-            def mean(v):
-                if v.shape.rank == 0:
-                    return strategy.reduce("MEAN", v, axis=None)
-                return original(v, strategy, reduction)
-            return tree.map_structure(mean, values)
-        return original(values, strategy, reduction)
-
-    reduce_per_replica.busseg_patched = True
-    tf_trainer.reduce_per_replica = reduce_per_replica
 
 
 def copy_resume_files(run_dir: str, scratch: str) -> None:

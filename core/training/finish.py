@@ -130,7 +130,8 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
                   "measured_on": predictor.device,
                   "note": "whole predict path (resize, forward, resize back), one image at a time"},
         "intended_use": modelcard.INTENDED_USE,
-        "limitations": modelcard.limitations_for(sorted(report.counts_by_dataset)),
+        "limitations": (limits := modelcard.limitations_for(sorted(report.counts_by_dataset))),
+        "limitation_keys": modelcard.limitation_keys(limits),
         "citation": modelcard.CITATION + ("; " + modelcard.BUSBRA_CITATION if "busbra" in report.counts_by_dataset else ""),
         "command": "python -m core.train " + " ".join(settings.extra.get("argv", [])),
     }

@@ -13,11 +13,12 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from core.files import read_json, write_json_atomic
 from core.locations import PROJECT_ROOT, runs_dir
 from core.training.run import CANCELLED, FAILED, FINAL_STATES, RunFolder
+from core.training.settings import TrainSettings, command_line
 
 
 class JobError(RuntimeError):
@@ -84,26 +85,9 @@ def _finish_dead_run(run_dir: str | None) -> None:
         write_json_atomic(run.status, st)
 
 
-def train_command(run_dir: str, settings: dict) -> list[str]:
-    """The exact command line the page runs (and a user can run by hand)."""
-    data = [settings["data"]] if isinstance(settings["data"], str) else list(settings["data"])
-    cmd = [sys.executable, "-m", "core.train", *[a for d in data for a in ("--data", d)], "--out", run_dir]
-    for name, weight in sorted((settings.get("dataset_weights") or {}).items()):
-        cmd += ["--dataset-weight", f"{name}={weight:g}"]
-    flags = {"epochs": "--epochs", "image_size": "--image-size", "base_filters": "--base-filters", "depth": "--depth",
-             "batch_size": "--batch-size", "learning_rate": "--learning-rate", "loss": "--loss",
-             "seed": "--seed", "max_cases": "--max-cases", "name": "--name", "init_weights": "--init-weights",
-             "compare_with": "--compare-with"}
-    for key, flag in flags.items():
-        if settings.get(key) is not None:
-            cmd += [flag, str(settings[key])]
-    if settings.get("augment") is False:
-        cmd.append("--no-augment")
-    if settings.get("resume"):
-        cmd.append("--resume")
-    if settings.get("cleanup_data"):
-        cmd.append("--cleanup-data")
-    return cmd
+def train_command(settings: TrainSettings, resume: bool = False) -> list[str]:
+    """The exact command line the page runs (and a user can run by hand): core.train with these settings."""
+    return [sys.executable, "-m", "core.train", *command_line(settings, resume)]
 
 
 def new_run_dir(name: str = "run") -> str:
@@ -116,14 +100,19 @@ def new_run_dir(name: str = "run") -> str:
     return path
 
 
-def start_job(settings: dict, run_dir: str | None = None) -> str:
-    """Start a training process; refuse when one is already running. Returns the run folder."""
+def start_job(settings: TrainSettings) -> str:
+    """Start a training process for these settings, into settings.out or (empty) a new folder in the runs folder;
+    refuse when one is already running. Returns the run folder."""
+    if not isinstance(settings, TrainSettings):  # a dict would lose any misspelled key on the way
+        raise TypeError(f"start_job takes TrainSettings, not {type(settings).__name__}")
+    train_command(settings)  # a setting the command line cannot carry fails here, before any folder is made
     os.makedirs(runs_dir(), exist_ok=True)
     running = current_job()
     if running:
         raise JobError(f"a training job is already running ({os.path.basename(running)}); "
                        "wait for it to finish or cancel it first")
-    run_dir = run_dir or new_run_dir(settings.get("name", "run"))
+    run_dir = settings.out or new_run_dir(settings.name)
+    settings = replace(settings, out=run_dir)
     try:
         fd = os.open(_lock_path(), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
     except FileExistsError as exc:
@@ -133,7 +122,7 @@ def start_job(settings: dict, run_dir: str | None = None) -> str:
         RunFolder(run_dir).update_status(state="starting", message="starting the training process")
         log = open(os.path.join(run_dir, "train.log"), "ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        proc = subprocess.Popen(train_command(run_dir, settings), cwd=PROJECT_ROOT, stdout=log,
+        proc = subprocess.Popen(train_command(settings), cwd=PROJECT_ROOT, stdout=log,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                                 start_new_session=True)
         log.close()

@@ -1,4 +1,9 @@
-"""The training settings: one schema, one set of defaults (the shipped recipe's), and the command line that fills it."""
+"""The training settings: one schema, one set of defaults (the shipped recipe's), and the command line that fills it.
+
+``TrainSettings`` is what the Train page builds, what the job runner (core.training.jobs) is given and what
+``core.train`` parses; ``command_line`` writes it back as core.train's arguments, so a page's settings reach the
+training process whole. A misspelled field fails loudly (TypeError from the dataclass), never silently dropped.
+"""
 from __future__ import annotations
 
 import argparse
@@ -35,7 +40,8 @@ class TrainSettings:
 
     # one dataset folder, or several (any understood layout, core.data.layouts.detect_layout), trained on together
     data: list[str] | str
-    out: str
+    # the run folder; empty when the job runner is to make a new one in the runs folder (core.training.jobs)
+    out: str = ""
     epochs: int = 40
     image_size: int = 256
     base_filters: int = 12
@@ -82,6 +88,40 @@ class TrainSettings:
     def from_saved(cls, saved: dict) -> TrainSettings:
         """Settings read back from a run's settings.json; fields this version no longer knows are dropped."""
         return cls(**{k: v for k, v in saved.items() if k in cls.__dataclass_fields__})
+
+
+# settings with a flag of their own that takes a value: field -> core.train's flag
+VALUE_FLAGS = {"out": "--out", "epochs": "--epochs", "image_size": "--image-size", "base_filters": "--base-filters",
+               "depth": "--depth", "batch_size": "--batch-size", "learning_rate": "--learning-rate", "loss": "--loss",
+               "augment_strength": "--augment", "seed": "--seed", "init_weights": "--init-weights",
+               "split_from": "--split-from", "max_cases": "--max-cases", "name": "--name",
+               "lr_schedule": "--lr-schedule", "fit_on": "--fit-on", "fixed_threshold": "--fixed-threshold",
+               "compare_with": "--compare-with", "workers": "--workers"}
+# on/off settings: field -> (flag, the value the flag sets)
+SWITCH_FLAGS = {"augment": ("--no-augment", False), "cleanup_data": ("--cleanup-data", True),
+                "negative_crops": ("--negative-crops", True)}
+
+
+def command_line(settings: TrainSettings, resume: bool = False) -> list[str]:
+    """core.train's arguments for these settings: every setting that differs from its default, so that
+    ``parse_args(command_line(s))`` gives s back. ValueError for a changed setting the command line cannot carry."""
+    args = [a for d in settings.data for a in ("--data", d)]
+    for name, weight in sorted((settings.dataset_weights or {}).items()):
+        args += ["--dataset-weight", f"{name}={weight!r}"]
+    for d in settings.exclude_devices:
+        args += ["--exclude-device", d]
+    for name, flag in VALUE_FLAGS.items():
+        value = getattr(settings, name)
+        if value != default(name) or name == "out":
+            args += [flag, str(value)]
+    for name, (flag, value) in SWITCH_FLAGS.items():
+        if getattr(settings, name) == value:
+            args.append(flag)
+    carried = {"data", "dataset_weights", "exclude_devices", "extra", *VALUE_FLAGS, *SWITCH_FLAGS}
+    lost = [f for f in TrainSettings.__dataclass_fields__ if f not in carried and getattr(settings, f) != default(f)]
+    if lost:
+        raise ValueError(f"core.train has no option for {', '.join(lost)}: set it in a recipe instead")
+    return args + (["--resume"] if resume else [])
 
 
 def default(name: str):

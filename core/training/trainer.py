@@ -104,7 +104,7 @@ def train(settings: TrainSettings, resume: bool = False, log=print, setup=None, 
             # Several GPUs or workers: fit's distributed tf.data pipeline splits each batch across them, which
             # train_on_batch would not (every replica would run the whole batch).
             if multi_worker(strategy):
-                from core.training.distributed import build_before_multi_worker_fit
+                from core.training.keras_compat import build_before_multi_worker_fit
 
                 build_before_multi_worker_fit(model, train_batches[0])
             model.fit(as_keras_dataset(train_batches), validation_data=as_keras_dataset(val_batches),

@@ -15,7 +15,7 @@ from tests.helpers import ROOT
 CORE = os.path.join(ROOT, "core")
 
 STAGES = [
-    {"files", "runtime", "locations"},  # foundations: atomic file writes, TensorFlow's settings, the folders
+    {"files", "runtime", "locations", "versions"},  # foundations: file writes, TensorFlow settings, folders, versions
     {"data", "metrics", "model"},  # images and datasets, the numpy metrics, the network
     {"cards"},  # the model card and which model is active
     {"inference"},  # a model on one image, the mask rule and the card's decision
@@ -128,3 +128,10 @@ def test_core_never_imports_streamlit():
     offenders = [m for m, p in core_modules().items()
                  if any(i == "streamlit" or i.startswith("streamlit.") for i in imports_of(p, m))]
     assert not offenders, f"core/ must stay free of Streamlit; these import it: {offenders}"
+
+
+def test_no_cycle_between_modules():
+    # inside a package too: two modules that import each other cannot be read, tested or replaced one at a time
+    graph = {m: {t for t in targets if t in core_modules() and not core_modules()[t].endswith("__init__.py")}
+             for m, targets in module_graph().items()}
+    assert find_cycle(graph) is None, f"module cycle: {' -> '.join(find_cycle(graph))}"

@@ -211,9 +211,10 @@ def test_train_page_deletes_a_zip_extraction_once_replaced_or_abandoned(isolated
 
 def test_train_page_running_then_done(isolated_dirs, busi_folder):
     from core.training import jobs
+    from core.training.settings import TrainSettings
 
-    run_dir = jobs.start_job({"data": busi_folder, "epochs": 1, "image_size": 32, "base_filters": 4,
-                              "batch_size": 4, "name": "pagetest"})
+    run_dir = jobs.start_job(TrainSettings(data=busi_folder, epochs=1, image_size=32, base_filters=4, batch_size=4,
+                                           name="pagetest"))
     at = app("pages/train.py")
     assert at.get("progress"), "running job not shown"
     assert any("One training job runs at a time" in i.value for i in at.info)

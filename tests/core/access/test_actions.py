@@ -8,6 +8,7 @@ from core.access import actions, audit_log
 from core.access.roles import AccessDenied, access_config, identify
 from core.cards import registry
 from core.training import jobs
+from core.training.settings import TrainSettings
 
 SECRETS = {"auth": {"client_id": "c"}, "access": {"admins": ["alice@h.org"], "clinicians": ["*@h.org"]}}
 
@@ -33,7 +34,7 @@ def test_a_clinician_cannot_activate_delete_train_or_cancel_and_the_attempt_is_r
     with pytest.raises(AccessDenied):
         actions.delete_model(carol, config, other)
     with pytest.raises(AccessDenied):
-        actions.start_training(carol, config, {"data": "/data/busi"})
+        actions.start_training(carol, config, TrainSettings(data="/data/busi"))
     with pytest.raises(AccessDenied):
         actions.cancel_training(carol, config)
     assert registry.active_model_path() == default and os.path.exists(other) and jobs.current_job() is None
@@ -63,7 +64,7 @@ def test_training_on_a_folder_outside_the_data_roots_is_refused_before_any_job_s
     root.mkdir()
     config = access_config({**SECRETS, "access": {**SECRETS["access"], "data_roots": [str(root)]}})
     with pytest.raises(AccessDenied, match="outside the data folders"):
-        actions.start_training(who("alice@h.org"), config, {"data": [str(root), f"{root}/../elsewhere"]})
+        actions.start_training(who("alice@h.org"), config, TrainSettings(data=[str(root), f"{root}/../elsewhere"]))
     assert jobs.current_job() is None and not [r for r in audit_log.read(audit_log.log_path())
                                                if r["action"] == "start_training"]
 

@@ -170,3 +170,17 @@ def test_edits_follow_into_the_view_the_dice_and_the_exports_and_survive_the_thr
     assert decode_mask(an.mask_png(v)).sum() == v.measurements.area_px
     ed.reset(e)
     assert not an.view_at(a, 0.5, edits=e).edited
+
+
+def test_the_axillary_limit_is_found_by_its_key_whatever_the_wording():
+    from core.cards.modelcard import AXILLARY_LIMITATION, AXILLARY_NODES, has_limitation, limitation_keys
+
+    assert limitation_keys(["Trained on BUSI only.", AXILLARY_LIMITATION]) == [AXILLARY_NODES]
+    # a card with keys: the key decides, whatever its sentences say
+    assert has_limitation({"limitations": ["Axillary nodes: reworded."], "limitation_keys": [AXILLARY_NODES]},
+                          AXILLARY_NODES)
+    assert not has_limitation({"limitations": [AXILLARY_LIMITATION], "limitation_keys": []}, AXILLARY_NODES)
+    # a card written before the keys: its sentence, in the wording it was written with
+    assert has_limitation({"limitations": [AXILLARY_LIMITATION]}, AXILLARY_NODES)
+    assert not has_limitation({"limitations": ["Trained on BUSI only."]}, AXILLARY_NODES) and not has_limitation(
+        None, AXILLARY_NODES)

@@ -9,6 +9,7 @@ import pytest
 from core.cards import registry
 from core.inference.predictor import Predictor
 from core.training import jobs
+from core.training.settings import TrainSettings
 
 
 def _wait(pred, timeout=240, every=0.5):
@@ -20,9 +21,9 @@ def _wait(pred, timeout=240, every=0.5):
     return False
 
 
-def _settings(data, epochs):
-    return {"data": data, "epochs": epochs, "image_size": 32, "base_filters": 4, "batch_size": 4,
-            "name": "test", "seed": 0}
+def _settings(data, epochs, **more):
+    return TrainSettings(data=data, epochs=epochs, image_size=32, base_filters=4, batch_size=4, name="test", seed=0,
+                         **more)
 
 
 def _digest(path):
@@ -31,7 +32,7 @@ def _digest(path):
 
 
 def test_a_job_runs_to_done_and_its_model_loads(isolated_dirs, busi_folder):
-    run_dir = jobs.start_job({**_settings(busi_folder, 1), "compare_with": registry.active_model_path()})
+    run_dir = jobs.start_job(_settings(busi_folder, 1, compare_with=registry.active_model_path()))
     assert jobs.current_job() == run_dir
     assert _wait(lambda: jobs.current_job() is None), "job did not finish"
     info = jobs.run_info(run_dir)
