@@ -205,13 +205,19 @@ def write_predictions_csv(out_dir: str, rows: list[dict]) -> str:
 
 
 def predict_files(predictor: Predictor, files: list[str], out_dir: str, threshold: float | None = None,
-                  pixel_spacing_mm: float | None = None, progress=None, report: bool = False) -> list[dict]:
-    """Segment each file in this process; write masks, DICOM Segmentations for DICOM inputs, predictions.csv and
-    (report=True) the PDF reports, one per image and report.pdf for the batch, into out_dir. Returns the CSV rows."""
+                  pixel_spacing_mm: float | None = None, progress=None, report: bool = False,
+                  contents: list[bytes] | None = None, dicom_objects: list | None = None) -> list[dict]:
+    """Segment each file in this process; write masks, DICOM Segmentations and measurement reports for DICOM
+    inputs, predictions.csv and (report=True) the PDF reports, one per image and report.pdf for the batch, into
+    out_dir. Returns the CSV rows. contents: the files' bytes when they came from elsewhere (a PACS), with files
+    their names; dicom_objects: a list that receives (SEG bytes, SR bytes) of each DICOM input that got both."""
     os.makedirs(out_dir, exist_ok=True)
     rows, reported = [], []
     for i, (path, stem) in enumerate(zip(files, output_stems(files))):
-        result = segment_file(predictor, path, threshold, pixel_spacing_mm, report=report)
+        result = segment_file(predictor, path, threshold, pixel_spacing_mm, report=report,
+                              data=None if contents is None else contents[i])
+        if dicom_objects is not None and SEG_SUFFIX in result.files and SR_SUFFIX in result.files:
+            dicom_objects.append((result.files[SEG_SUFFIX], result.files[SR_SUFFIX]))
         write_outputs(out_dir, stem, result.files, result.row)
         for row in result.rows:  # a cine loop's frames name the same SEG and SR
             row["dicom_seg"], row["dicom_sr"] = result.row["dicom_seg"], result.row["dicom_sr"]
