@@ -24,6 +24,7 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
     import keras
 
     from core.cards import modelcard
+    from core.cards.schema import build_card
     from core.evaluation.decision_fit import calibration_by_dataset, fit_decision
     from core.evaluation.folder import seen_in_training
     from core.evaluation.scoring import (
@@ -85,56 +86,57 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
             comparison = {"model": settings.compare_with, "error": str(exc)}
     lat = sorted(s.inference_ms for s in test + val)
     params = int(model.count_params())
-    card = {
-        "name": settings.name,
-        "format_version": 1,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "modality": "US",
+    limits = modelcard.limitations_for(sorted(report.counts_by_dataset))
+    card = build_card(
+        name=settings.name,
+        format_version=1,
+        created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        modality="US",
         **modelcard.bundle_metadata(settings.image_size),
-        "input": {"size": settings.image_size, "channels": 1, "dtype": "float32", "range": [0.0, 1.0],
-                  "preprocessing": "grayscale (ITU-R 601 luma), resize (area), /255"},
-        "outputs": {"mask": "per-pixel lesion probability (sigmoid), resized back to the original image",
-                    "malignancy": "probability the lesion is malignant (sigmoid), meaningful only when a lesion is present"},
-        "architecture": {"summary": f"residual U-Net, {settings.base_filters} base filters, depth {settings.depth}, "
-                                    f"{params / 1e6:.2f} M parameters, malignancy head on the bottleneck",
-                         "base_filters": settings.base_filters, "depth": settings.depth, "params": params},
-        "threshold": threshold,
-        "lesion_gate": gate or None,
-        "malignancy_calibration": calibration or None,
-        "settings": {k: v for k, v in asdict(settings).items() if k not in ("extra",)},
-        "data": {"counts": report.counts,
-                 "counts_by_dataset": report.counts_by_dataset,
-                 "split_counts": {k: len(v) for k, v in loaded_split.items()},
-                 "split_by_dataset": {side: dict(sorted(Counter(lc.case.dataset for lc in lcs).items())) for side, lcs in loaded_split.items()},
-                 "manifest": "split.json",
-                 "audit": {"near_duplicate_groups": len(report.near_duplicate_groups),
-                           "label_conflicts": len(report.label_conflicts),
-                           "multi_mask_cases": len(report.multi_mask_cases),
-                           "colour_annotated": len(report.colour_annotated),
-                           "skipped": len(report.problems)}},
-        "training": {"device": device, "duration_s": round(time.time() - started, 1),
-                     "epochs_run": run.epochs_done(),
-                     "fit_on": settings.fit_on,
-                     "selected_by": ("last epoch, fixed threshold (validation images were trained on)" if refit
-                                     else MONITOR),
-                     "best_selection_value": None if refit else _best_val_dice(run, MONITOR),
-                     "history": {**settings.extra.get("history", {})}},
-        "val_metrics": {k: v for k, v in val_summary.items() if k != "per_class"},
-        "val_metrics_on_trained_images": refit,
-        "test_metrics": test_summary,
-        "test_metrics_by_dataset": test_by_dataset,
-        "test_metrics_by_device": summarise_by(test_rows, "device", conflicted),
-        "val_metrics_by_dataset": summarise_by(score_predictions(val, threshold, decision), "dataset", conflicted) if val else {},
-        "comparison": comparison,
-        "speed": {"predict_path_ms_median": float(np.median(lat)) if lat else None,
-                  "measured_on": predictor.device,
-                  "note": "whole predict path (resize, forward, resize back), one image at a time"},
-        "intended_use": modelcard.INTENDED_USE,
-        "limitations": (limits := modelcard.limitations_for(sorted(report.counts_by_dataset))),
-        "limitation_keys": modelcard.limitation_keys(limits),
-        "citation": modelcard.CITATION + ("; " + modelcard.BUSBRA_CITATION if "busbra" in report.counts_by_dataset else ""),
-        "command": "python -m core.train " + " ".join(settings.extra.get("argv", [])),
-    }
+        input={"size": settings.image_size, "channels": 1, "dtype": "float32", "range": [0.0, 1.0],
+               "preprocessing": "grayscale (ITU-R 601 luma), resize (area), /255"},
+        outputs={"mask": "per-pixel lesion probability (sigmoid), resized back to the original image",
+                 "malignancy": "probability the lesion is malignant (sigmoid), meaningful only when a lesion is present"},
+        architecture={"summary": f"residual U-Net, {settings.base_filters} base filters, depth {settings.depth}, "
+                                 f"{params / 1e6:.2f} M parameters, malignancy head on the bottleneck",
+                      "base_filters": settings.base_filters, "depth": settings.depth, "params": params},
+        threshold=threshold,
+        lesion_gate=gate or None,
+        malignancy_calibration=calibration or None,
+        settings={k: v for k, v in asdict(settings).items() if k not in ("extra",)},
+        data={"counts": report.counts,
+              "counts_by_dataset": report.counts_by_dataset,
+              "split_counts": {k: len(v) for k, v in loaded_split.items()},
+              "split_by_dataset": {side: dict(sorted(Counter(lc.case.dataset for lc in lcs).items())) for side, lcs in loaded_split.items()},
+              "manifest": "split.json",
+              "audit": {"near_duplicate_groups": len(report.near_duplicate_groups),
+                        "label_conflicts": len(report.label_conflicts),
+                        "multi_mask_cases": len(report.multi_mask_cases),
+                        "colour_annotated": len(report.colour_annotated),
+                        "skipped": len(report.problems)}},
+        training={"device": device, "duration_s": round(time.time() - started, 1),
+                  "epochs_run": run.epochs_done(),
+                  "fit_on": settings.fit_on,
+                  "selected_by": ("last epoch, fixed threshold (validation images were trained on)" if refit
+                                  else MONITOR),
+                  "best_selection_value": None if refit else _best_val_dice(run, MONITOR),
+                  "history": {**settings.extra.get("history", {})}},
+        val_metrics={k: v for k, v in val_summary.items() if k != "per_class"},
+        val_metrics_on_trained_images=refit,
+        test_metrics=test_summary,
+        test_metrics_by_dataset=test_by_dataset,
+        test_metrics_by_device=summarise_by(test_rows, "device", conflicted),
+        val_metrics_by_dataset=summarise_by(score_predictions(val, threshold, decision), "dataset", conflicted) if val else {},
+        comparison=comparison,
+        speed={"predict_path_ms_median": float(np.median(lat)) if lat else None,
+               "measured_on": predictor.device,
+               "note": "whole predict path (resize, forward, resize back), one image at a time"},
+        intended_use=modelcard.INTENDED_USE,
+        limitations=limits,
+        limitation_keys=modelcard.limitation_keys(limits),
+        citation=modelcard.CITATION + ("; " + modelcard.BUSBRA_CITATION if "busbra" in report.counts_by_dataset else ""),
+        command="python -m core.train " + " ".join(settings.extra.get("argv", [])),
+    )
     os.replace(tmp_path, run.model)
     modelcard.write_card(run.model, card)
     # The terminal shows validation figures only. A recipe search reads this line to choose between runs;
