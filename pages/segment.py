@@ -8,10 +8,11 @@ import streamlit as st
 from core.access.roles import SEGMENT
 from core.analysis import segment as an
 from core.analysis.overlay import agreement_overlay, heatmap, lesion_overlay, to_rgb
-from pages._access_ui import access_or_stop
+from pages._access_ui import access_or_stop, access_settings
 from pages._common import DISCLAIMER, predictor_or_stop
 from pages._edit_ui import apply_pending, edit_toggle_ui, edit_ui, edits_for
 from pages._model_choice_ui import session_model_ui
+from pages._pacs_ui import pacs_or_none, pacs_ui, store_ui
 from pages._segment_ui import (
     analyses_for,
     batch_pdf,
@@ -25,13 +26,14 @@ from pages._segment_ui import (
 from pages._streamlit_compat import ensure_app_navigation
 
 ensure_app_navigation()
-access_or_stop(SEGMENT)
+who = access_or_stop(SEGMENT)
 
 predictor = predictor_or_stop(session_model_ui())
 st.title("Segment")
 st.caption(f"{DISCLAIMER} Uploaded images stay in this session's memory and are never written to disk.")
 threshold, opacity, view_mode, mm_per_px = inputs_ui(predictor.threshold)
-uploads = uploads_ui()
+pacs = pacs_or_none()
+uploads = uploads_ui() + pacs_ui(pacs, who, access_settings())
 if not uploads:
     st.info("Drop one or more ultrasound images above (PNG, JPEG, BMP, TIFF or DICOM), or pick a sample case.")
     st.stop()
@@ -81,6 +83,7 @@ elif not editing:
 if editing:  # the canvas shows the image with the current (edited) mask, large enough to follow an edge
     edit_ui(a, v, opacity)
 exports_ui(predictor, a, v, threshold, opacity, mm_per_px)
+store_ui(pacs, who, access_settings(), a, v, predictor.path, mm_per_px)
 
 st.subheader("All images")
 rows = [an.summary_row(x, y, threshold) for x, y in zip(analyses, views)]
