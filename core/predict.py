@@ -2,14 +2,20 @@
 
     python -m core.predict INPUT... --out DIR [--weights PATH] [--threshold T] [--pixel-spacing MM] [--report]
         [--engine plain|ray] [--address ADDR] [--workers N]
+    python -m core.predict --dicomweb URL --study UID [--study UID ...] --out DIR [--store] [--dicomweb-user U]
 
 INPUT is image files or folders (walked recursively; files with ``_mask`` in
 their name are skipped). For each image it writes ``DIR/<stem>_pred.png``
 (uint8 0/255, the input's width and height) and a row in
-``DIR/predictions.csv``; for a DICOM input also ``DIR/<stem>_seg.dcm`` (a
-DICOM Segmentation over it); with --report also ``DIR/<stem>_report.pdf``
+``DIR/predictions.csv`` (a cine loop: one row per frame, ``frame`` 1-based); for a
+DICOM input also ``DIR/<stem>_seg.dcm`` (a DICOM Segmentation over it) and
+``DIR/<stem>_sr.dcm`` (its TID 1500 measurement report); with --report also ``DIR/<stem>_report.pdf``
 and ``DIR/report.pdf`` for the batch. A bad file gets a row with ``error``
 filled in and the others carry on.
+
+``--dicomweb URL --study UID`` takes the ultrasound images of each study from a PACS (QIDO-RS, WADO-RS),
+segments them the same way and, with ``--store``, sends every SEG and SR of the study back in one STOW-RS
+request; each pull and store is audited by study UID. A server that is down or refuses gets one plain sentence.
 
 ``--engine ray`` runs the same per-image work on Ray Data (core.batch.ray_engine):
 on a local Ray started for the run, or on the cluster at ``--address``. It needs
@@ -29,7 +35,7 @@ from core.inference.predictor import ModelLoadError, Predictor
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Segment breast-ultrasound images with the U-Net.")
-    ap.add_argument("inputs", nargs="+", help="image files or folders")
+    ap.add_argument("inputs", nargs="*", help="image files or folders (or, with --dicomweb, none)")
     ap.add_argument("--out", required=True, help="folder for <stem>_pred.png and predictions.csv")
     ap.add_argument("--weights", help="model file (.keras or .h5); default: the active model")
     ap.add_argument("--threshold", type=float, help="probability threshold; default: the model card's")
@@ -42,7 +48,24 @@ def main(argv=None) -> int:
                                       "to); default: start a local Ray on this machine")
     ap.add_argument("--workers", type=int, help="with --engine ray: model replicas (default 2)")
     ap.add_argument("--cpus-per-worker", type=float, help="with --engine ray: CPUs Ray reserves per replica (default 1)")
+    ap.add_argument("--dicomweb", metavar="URL", help="a DICOMweb server (e.g. http://pacs:8042/dicom-web): "
+                                                      "segment the ultrasound images of each --study there")
+    ap.add_argument("--study", action="append", default=[], metavar="UID", help="with --dicomweb: a Study Instance "
+                                                                               "UID (repeat for several)")
+    ap.add_argument("--store", action="store_true", help="with --dicomweb: send each image's SEG and SR back into "
+                                                        "its study (STOW-RS)")
+    ap.add_argument("--dicomweb-user", help="with --dicomweb: HTTP user (the password from $DICOMWEB_PASSWORD)")
     a = ap.parse_args(argv)
+    if a.dicomweb:
+        if a.inputs or not a.study:
+            ap.error("--dicomweb takes --study UID (one or more) and no input files")
+        if a.engine != "plain":
+            ap.error("--dicomweb runs on the plain engine")
+        return _dicomweb(a)
+    if a.study or a.store or a.dicomweb_user:
+        ap.error("--study, --store and --dicomweb-user go with --dicomweb")
+    if not a.inputs:
+        ap.error("give image files or folders, or --dicomweb URL --study UID")
     if a.engine == "plain" and (a.address or a.workers is not None or a.cpus_per_worker is not None):
         ap.error("--address, --workers and --cpus-per-worker apply to --engine ray only")
     if a.engine == "ray" and a.report:
@@ -94,6 +117,55 @@ def main(argv=None) -> int:
     for r in bad:
         print(f"error: {r['error']}", file=sys.stderr)
     return 0 if len(bad) < len(rows) else 1
+
+
+def _dicomweb(a) -> int:
+    """Each study's ultrasound images from the server, segmented like files; with --store, every SEG and SR of a
+    study sent back in one request (all of them or none). Audited by study UID under the local user."""
+    from core.access import pacs_actions
+    from core.access.roles import access_config, identify
+    from core.pacs.dicomweb import Pacs, PacsConfig, PacsError
+
+    password = os.environ.get("DICOMWEB_PASSWORD") if a.dicomweb_user else None
+    if a.dicomweb_user and password is None:
+        print("--dicomweb-user needs the password in the environment variable DICOMWEB_PASSWORD", file=sys.stderr)
+        return 2
+    pacs = Pacs(PacsConfig(a.dicomweb.rstrip("/"), a.dicomweb_user, password))
+    config = access_config({})  # the command line runs as the person at this machine (core.access.roles)
+    who = identify({}, config)
+    try:
+        predictor = Predictor.load(a.weights or active_model_path())
+    except ModelLoadError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    failures = 0
+    for study in a.study:
+        out_dir = os.path.join(a.out, study) if len(a.study) > 1 else a.out
+        try:
+            images = pacs_actions.pull(who, config, pacs, study)
+        except PacsError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        if not images:
+            print(f"study {study}: no ultrasound images on the server", file=sys.stderr)
+            failures += 1
+            continue
+        objects: list = []
+        rows = predict_files(predictor, [name for name, _ in images], out_dir, a.threshold, a.pixel_spacing,
+                             contents=[data for _, data in images], dicom_objects=objects)
+        bad = [r for r in rows if r["error"]]
+        print(f"study {study}: {len(images)} images ({len(rows)} rows) segmented; results in {out_dir}")
+        for r in bad:
+            print(f"error: {r['error']}", file=sys.stderr)
+        failures += bool(bad)
+        if a.store and objects:
+            try:
+                sent = pacs_actions.store(who, config, pacs, study, [b for pair in objects for b in pair])
+            except PacsError as exc:
+                print(f"study {study}: {exc}", file=sys.stderr)
+                return 2
+            print(f"study {study}: stored {len(sent) // 2} SEG and {len(sent) // 2} SR objects on {a.dicomweb}")
+    return 0 if not failures else 1
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ HOW = ("Your strokes are kept as *add* and *remove* layers over the model's mask
 
 
 def image_key(a: an.Analysis) -> str:
-    return f"{a.name}|{a.image.width}x{a.image.height}"
+    # a cine loop's frames are edited one by one: each frame has its own layers
+    return f"{a.name}|{a.image.width}x{a.image.height}" + ("" if a.frame is None else f"|frame{a.frame + 1}")
 
 
 def edits_for(a: an.Analysis) -> ed.Edits | None:

@@ -10,6 +10,7 @@ from core.analysis import segment as an
 from core.analysis.overlay import image_figure
 from core.cards.modelcard import CITATION
 from core.data.imageio import ImageReadError
+from core.inference.cine import largest_frame
 from core.locations import SAMPLES_DIR as SHIPPED_SAMPLES
 from core.report import pdf
 
@@ -103,11 +104,36 @@ def measurements_ui(a: an.Analysis, v: an.View):
             col.metric(label, value, help=help_)
 
 
-def exports_ui(predictor, a: an.Analysis, v: an.View, threshold: float, opacity: float):
-    """This image's downloads: mask and overlay PNG, the PDF report and, for a DICOM input, a DICOM Segmentation."""
-    stem = os.path.splitext(a.name)[0]
+def frame_ui(a: an.Analysis, threshold: float, gate: bool) -> an.Analysis:
+    """For a cine loop: the lesion area per frame, the largest-lesion frame suggested, and a frame slider (starting
+    there); returns that frame's analysis. A single image is returned as it is."""
+    if a.cine is None:
+        return a
+    areas = _frame_areas(a, threshold, gate)
+    best = largest_frame(areas)
+    st.caption(f"Cine loop of {a.frame_count} frames. The largest lesion is in **frame {best + 1}** "
+               f"({areas[best]:,} px), shown first; the slider moves through the loop.")
+    frame = st.slider("Frame", 1, a.frame_count, best + 1, key=f"frame|{a.name}")
+    st.line_chart({"Lesion area (px)": areas}, height=140, x_label="frame (from 0)", y_label="area (px)")
+    return an.at_frame(a, frame - 1)
+
+
+def _frame_areas(a: an.Analysis, threshold: float, gate: bool) -> list[int]:
+    # one pass through the loop per threshold, kept for the session (each frame's mask is cheap, 300 are not)
+    cache = st.session_state.setdefault("frame_areas", {})
+    key = (a.name, a.image.width, a.image.height, round(threshold, 3), gate)
+    if key not in cache:
+        cache[key] = an.frame_areas(a, threshold, gate)
+    return cache[key]
+
+
+def exports_ui(predictor, a: an.Analysis, v: an.View, threshold: float, opacity: float,
+               mm_per_px: float | None = None):
+    """This image's downloads: mask and overlay PNG, the PDF report and, for a DICOM input, a DICOM Segmentation
+    and its measurement report (SR)."""
+    stem = os.path.splitext(a.name)[0] + ("" if a.frame is None else f"_frame{a.frame + 1}")
     model = os.path.basename(predictor.path)
-    d = st.columns(4 if a.dicom else 3)
+    d = st.columns(5 if a.dicom else 3)
     # Eager bytes: OpenCV encodes these PNGs in milliseconds, and deferred (callable)
     # downloads measurably delayed the readout in the browser (bench/bench_ui.py).
     tag = "_edited" if v.edited else ""  # an edited mask says so in its file names too
@@ -121,10 +147,15 @@ def exports_ui(predictor, a: an.Analysis, v: an.View, threshold: float, opacity:
     if problem:
         d[3].caption(f"No DICOM Segmentation: {problem}.")
     elif a.dicom:
-        d[3].download_button("DICOM Segmentation", lambda: _seg_bytes(a, v, model), f"{stem}_seg.dcm",
-                             "application/dicom", key="dicom_seg", on_click="ignore",
+        d[3].download_button("DICOM Segmentation", lambda: _dicom(a, v, predictor.path, mm_per_px).seg,
+                             f"{stem}_seg.dcm", "application/dicom", key="dicom_seg", on_click="ignore",
                              help="A DICOM SEG over this image (same study, referencing its series and instance): "
                                   "OHIF or 3D Slicer open it over the image.")
+        d[4].download_button("DICOM measurement report (SR)", lambda: _dicom(a, v, predictor.path, mm_per_px).sr,
+                             f"{stem}_sr.dcm", "application/dicom", key="dicom_sr", on_click="ignore",
+                             help="A DICOM Structured Report (TID 1500): area, long and short axis, width and "
+                                  "height, referencing the SEG and this image; the malignancy band as a research "
+                                  "estimate.")
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -134,10 +165,10 @@ def _seg_problem(source: bytes) -> str | None:
     return source_problem(source)
 
 
-def _seg_bytes(a: an.Analysis, v: an.View, model: str) -> bytes:
-    from core.report.dicomseg import segmentation_bytes
+def _dicom(a: an.Analysis, v: an.View, model_path: str, mm_per_px: float | None):
+    from core.report.dicomexport import dicom_outputs
 
-    return segmentation_bytes(a.dicom, v.mask, edited=v.edited, model_name=model)
+    return dicom_outputs(a, v, model_path, mm_per_px)
 
 
 def batch_pdf(predictor, analyses: list[an.Analysis], views: list[an.View], threshold: float) -> bytes:

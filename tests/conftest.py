@@ -62,3 +62,13 @@ def local_ray():
         yield ray
     finally:
         ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def orthanc(tmp_path_factory):
+    """A real Orthanc with DICOMweb on localhost, its own storage folder, for one test module."""
+    from tests.helpers import Orthanc
+
+    server = Orthanc(str(tmp_path_factory.mktemp("orthanc")))
+    yield server
+    server.stop()

@@ -203,3 +203,98 @@ def dciodvfy_errors(data: bytes, tmp_path) -> list[str]:
     path.write_bytes(data)
     done = subprocess.run([tool, str(path)], capture_output=True, text=True, timeout=60)
     return [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("Error")]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Orthanc:
+    """A real Orthanc (Debian's, with its DICOMweb plugin) on localhost with its own storage folder (NOTES.md's
+    recipe); stopped by its process id. url: its DICOMweb root; rest: its own REST API, for the tests' checks."""
+
+    PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
+
+    def __init__(self, folder):
+        import json
+        import shutil
+        import subprocess
+        import time
+        import urllib.request
+
+        exe = shutil.which("Orthanc") or ("/usr/sbin/Orthanc" if os.path.exists("/usr/sbin/Orthanc") else None)
+        if exe is None or not os.path.exists(self.PLUGIN):
+            if os.environ.get("CI"):
+                pytest.fail("Orthanc is not installed; .ci/run should have installed orthanc and orthanc-dicomweb")
+            pytest.skip("Orthanc not installed (apt-get install orthanc orthanc-dicomweb)")
+        port, dicom_port = free_port(), free_port()
+        storage = os.path.join(folder, "storage")
+        os.makedirs(storage, exist_ok=True)
+        config = os.path.join(folder, "orthanc.json")
+        with open(config, "w") as fh:
+            json.dump({"Name": "busseg-test", "StorageDirectory": storage, "IndexDirectory": storage,
+                       "HttpPort": port, "DicomPort": dicom_port, "RemoteAccessAllowed": False,
+                       "AuthenticationEnabled": False, "Plugins": [self.PLUGIN],
+                       "DicomWeb": {"Enable": True, "Root": "/dicom-web/"}}, fh)
+        self.log = open(os.path.join(folder, "orthanc.log"), "wb")
+        self.process = subprocess.Popen([exe, config], stdout=self.log, stderr=subprocess.STDOUT)
+        self.rest = f"http://127.0.0.1:{port}"
+        self.url = f"{self.rest}/dicom-web"
+        deadline = time.time() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{self.rest}/system", timeout=2).read()
+                break
+            except OSError as exc:
+                if self.process.poll() is not None or time.time() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"Orthanc did not start; see {folder}/orthanc.log") from exc
+                time.sleep(0.2)
+
+    def get(self, path: str):
+        import json
+        import urllib.request
+
+        with urllib.request.urlopen(f"{self.rest}{path}", timeout=10) as r:
+            return json.loads(r.read())
+
+    def upload(self, data: bytes) -> dict:
+        import json
+        import urllib.request
+
+        req = urllib.request.Request(f"{self.rest}/instances", data=data, method="POST",
+                                     headers={"Content-Type": "application/dicom"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read())
+
+    def series_modalities(self, study_uid: str) -> list[str]:
+        """The modality of each series in the study (by its StudyInstanceUID)."""
+        (study,) = [s for s in self.get("/studies?expand") if s["MainDicomTags"]["StudyInstanceUID"] == study_uid]
+        return sorted(self.get(f"/series/{s}")["MainDicomTags"].get("Modality", "") for s in study["Series"])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except Exception:
+                self.process.kill()
+        self.log.close()
+
+
+def us_study_bytes(source: bytes, patient_id: str, accession: str) -> tuple[bytes, str]:
+    """A copy of an ultrasound file as a study of its own (new study, series and instance UIDs); (bytes, study UID)."""
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    ds = pydicom.dcmread(io.BytesIO(source))
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds.PatientID, ds.AccessionNumber, ds.StudyDate = patient_id, accession, "20261201"
+    buf = io.BytesIO()
+    ds.save_as(buf)
+    return buf.getvalue(), str(ds.StudyInstanceUID)

@@ -239,6 +239,7 @@ def summary_row(analysis: Analysis, view: View, threshold: float) -> dict:
     m = view.measurements
     return {
         "file": analysis.name,
+        "frame": None if analysis.frame is None else analysis.frame + 1,
         "width": analysis.image.width,
         "height": analysis.image.height,
         "threshold": round(threshold, 3),

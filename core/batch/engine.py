@@ -22,7 +22,6 @@ from core.analysis.segment import (
     analyse,
     at_frame,
     calibrated_malignancy,
-    effective_spacing,
     mask_png,
     view_at,
 )
@@ -160,26 +159,16 @@ def _segment_cine(predictor: Predictor, a: Analysis, threshold: float, pixel_spa
 def _dicom_objects(predictor: Predictor, a: Analysis, v, pixel_spacing_mm: float | None, row: dict,
                    files: dict[str, bytes]) -> None:
     """Adds the DICOM Segmentation and its measurement report (SR) to files; row says 'written', or why not."""
-    from core.report.dicomseg import DicomSegError, make_segmentation
-    from core.report.dicomsr import measurement_report_bytes
+    from core.report.dicomexport import dicom_outputs
 
-    model = os.path.basename(predictor.path)
-    frame = None if a.frame is None else a.frame + 1
-    try:
-        seg = make_segmentation(a.dicom, v.mask, edited=v.edited, model_name=model, frame=frame)
-    except DicomSegError as exc:
-        row["dicom_seg"] = row["dicom_sr"] = f"not written: {exc}"
+    out = dicom_outputs(a, v, predictor.path, pixel_spacing_mm)
+    if out.problem:
+        row["dicom_seg"] = row["dicom_sr"] = f"not written: {out.problem}"
         return
-    files[SEG_SUFFIX] = seg.data
-    row["dicom_seg"] = "written"
-    if seg.note:
-        row["note"] = "; ".join(x for x in (row.get("note"), f"the SEG {seg.note}") if x)
-    try:
-        files[SR_SUFFIX] = measurement_report_bytes(a.dicom, seg, v.mask, effective_spacing(a, pixel_spacing_mm),
-                                                    row.get("malignancy_band") or None, model_name=model)
-        row["dicom_sr"] = "written"
-    except DicomSegError as exc:
-        row["dicom_sr"] = f"not written: {exc}"
+    files[SEG_SUFFIX], files[SR_SUFFIX] = out.seg, out.sr
+    row["dicom_seg"] = row["dicom_sr"] = "written"
+    if out.note:
+        row["note"] = "; ".join(x for x in (row.get("note"), f"the SEG {out.note}") if x)
 
 
 def _report(predictor: Predictor, a: Analysis, v, threshold: float, files: dict[str, bytes]):
@@ -216,13 +205,19 @@ def write_predictions_csv(out_dir: str, rows: list[dict]) -> str:
 
 
 def predict_files(predictor: Predictor, files: list[str], out_dir: str, threshold: float | None = None,
-                  pixel_spacing_mm: float | None = None, progress=None, report: bool = False) -> list[dict]:
-    """Segment each file in this process; write masks, DICOM Segmentations for DICOM inputs, predictions.csv and
-    (report=True) the PDF reports, one per image and report.pdf for the batch, into out_dir. Returns the CSV rows."""
+                  pixel_spacing_mm: float | None = None, progress=None, report: bool = False,
+                  contents: list[bytes] | None = None, dicom_objects: list | None = None) -> list[dict]:
+    """Segment each file in this process; write masks, DICOM Segmentations and measurement reports for DICOM
+    inputs, predictions.csv and (report=True) the PDF reports, one per image and report.pdf for the batch, into
+    out_dir. Returns the CSV rows. contents: the files' bytes when they came from elsewhere (a PACS), with files
+    their names; dicom_objects: a list that receives (SEG bytes, SR bytes) of each DICOM input that got both."""
     os.makedirs(out_dir, exist_ok=True)
     rows, reported = [], []
     for i, (path, stem) in enumerate(zip(files, output_stems(files))):
-        result = segment_file(predictor, path, threshold, pixel_spacing_mm, report=report)
+        result = segment_file(predictor, path, threshold, pixel_spacing_mm, report=report,
+                              data=None if contents is None else contents[i])
+        if dicom_objects is not None and SEG_SUFFIX in result.files and SR_SUFFIX in result.files:
+            dicom_objects.append((result.files[SEG_SUFFIX], result.files[SR_SUFFIX]))
         write_outputs(out_dir, stem, result.files, result.row)
         for row in result.rows:  # a cine loop's frames name the same SEG and SR
             row["dicom_seg"], row["dicom_sr"] = result.row["dicom_seg"], result.row["dicom_sr"]

@@ -20,7 +20,7 @@ STAGES = [
     {"cards"},  # the model card and which model is active
     {"inference"},  # a model on one image, the mask rule and the card's decision
     {"analysis", "evaluation"},  # what the Segment page computes; scoring a model on labelled folders
-    {"report", "training"},  # PDF and DICOM outputs of an analysis; training, which scores its run
+    {"report", "training", "pacs"},  # PDF and DICOM outputs of an analysis; training; a DICOMweb server
     {"batch", "access"},  # many files through analysis and report; who may change the active model
     {"predict", "train", "evaluate", "audit"},  # the python -m core.<stage> commands
 ]

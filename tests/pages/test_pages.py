@@ -378,3 +378,29 @@ def test_a_click_proposes_a_missed_lesion_that_can_be_kept_or_discarded(isolated
     grown = _area(at)
     assert grown - base > 0.5 * lesion.sum(), (base, grown, lesion.sum())
     assert list(at.dataframe[0].value["edited"]) == [True] and not at.exception
+
+
+def test_a_cine_loop_gets_a_frame_slider_at_its_largest_lesion_and_the_readout_follows_the_frame(isolated_dirs):
+    from core.analysis import segment as an
+    from core.inference.cine import largest_frame
+    from tests.helpers import us_example_bytes
+
+    at = app("pages/segment.py")
+    at.file_uploader(key="uploads").set_value(
+        [("loop.dcm", us_example_bytes("examples_ybr_color.dcm"), "application/dicom")]).run()
+    assert not at.exception and not at.error
+    (a,) = at.session_state["analyses"].values()
+    assert a.frame_count == 30 and a.cine.probability.dtype == np.uint8
+    threshold = at.slider(key="threshold").value
+    areas = an.frame_areas(a, threshold)
+    best = largest_frame(areas)
+    slider = at.slider(key="frame|loop.dcm")
+    assert slider.value == best + 1 and slider.max == 30
+    assert any(f"frame {best + 1}" in c.value for c in at.caption)
+    assert _area(at) == areas[best]
+    other = (best + 10) % 30
+    slider.set_value(other + 1).run()
+    assert not at.exception
+    assert _area(at) == areas[other]
+    assert at.dataframe[0].value["frame"][0] == other + 1
+    assert at.session_state["inference_count"] == 1  # moving through the loop never re-runs the network
