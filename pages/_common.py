@@ -8,6 +8,7 @@ import streamlit as st
 
 from core.cards.registry import active_model_path
 from core.inference.predictor import ModelLoadError, Predictor, choose_engine
+from core.inference.shared import BatchingPredictor
 from pages._streamlit_compat import keep_prepared_models_between_runs
 
 DISCLAIMER = "Research decision support, not a diagnosis."
@@ -32,7 +33,8 @@ def _load_predictor(path: str, mtime: float) -> Predictor:
         predictor = Predictor.load(path)
     if predictor.engine == "keras":
         keep_prepared_models_between_runs()
-    return predictor
+    # one model for every session, its forward passes batched across them (core.inference.shared)
+    return BatchingPredictor(predictor)
 
 
 def predictor_or_stop(path: str | None = None) -> Predictor:
