@@ -58,8 +58,8 @@ def main(argv=None) -> int:
         write_bytes_atomic(target, fh.read())
     shutil.copyfile(os.path.join(a.run, "split.json"), os.path.join(WEIGHTS_DIR, f"{a.stem}.split.json"))
     write_card(target, card)
-    # the ONNX file the CPU serves (core.inference.onnx_predictor), exported from the file just shipped
-    from core.model.onnx_export import export_and_record
+    # the ONNX file the CPU serves (core.inference.predictor), exported from the file just shipped
+    from core.inference.onnx_export import export_and_record
 
     export_and_record(target)
     print(f"shipped {a.run} as {target}")

@@ -138,9 +138,9 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
     }
     os.replace(tmp_path, run.model)
     modelcard.write_card(run.model, card)
-    # the ONNX file CPU serving runs (core.inference.onnx_predictor), beside model.keras and recorded on its card;
+    # the ONNX file CPU serving runs (core.inference.predictor), beside model.keras and recorded on its card;
     # a failed export is logged and the model serves through Keras
-    from core.model.onnx_export import export_and_record
+    from core.inference.onnx_export import export_and_record
 
     record = export_and_record(run.model, model, log=log)
     if record:

@@ -81,7 +81,7 @@ def test_an_onnx_file_from_another_keras_file_is_not_served(tmp_path):
 
 def test_export_writes_the_onnx_file_and_records_it_on_the_card(tmp_path):
     from core.cards.modelcard import read_card, write_card
-    from core.model.onnx_export import export_and_record
+    from core.inference.onnx_export import export_and_record
     from core.model.unet import build_unet
 
     model = build_unet((32, 32, 1), base_filters=4, depth=2)

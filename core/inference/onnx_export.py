@@ -4,10 +4,10 @@ The ``.keras`` file stays the source of truth (training, GPU serving). ``export_
 ``<stem>.onnx`` next to it with Keras 3's ONNX export (tf2onnx underneath), checks ONNX Runtime's outputs against
 the Keras model's on a probe input, and only then moves the file into place, so a failed or half-written export
 never replaces a good one. It returns the record the model card keeps under ``"onnx"``: which file, the SHA-256
-of both files (core.inference.onnx_predictor refuses an ONNX file whose ``.keras`` has changed since), the
+of both files (core.inference.predictor refuses an ONNX file whose ``.keras`` has changed since), the
 exporter's versions and the largest difference measured.
 
-    python -m core.model.onnx_export weights/default.keras [more.keras ...]
+    python -m core.inference.onnx_export weights/default.keras [more.keras ...]
 """
 from __future__ import annotations
 
@@ -105,6 +105,21 @@ def export_onnx(keras_path: str, model=None) -> dict:
         "export_seconds": round(seconds, 1),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+
+
+def onnx_serving_file(keras_path: str, card: dict | None) -> tuple[str | None, str]:
+    """(path of the ONNX file to serve, '') or (None, why it cannot serve this model)."""
+    target = onnx_path_for(keras_path)
+    if not os.path.isfile(target):
+        return None, f"{os.path.basename(keras_path)} has no ONNX export beside it"
+    record = (card or {}).get("onnx")
+    if not record:
+        return None, f"the card of {os.path.basename(keras_path)} records no ONNX export"
+    if sha256_of(keras_path) != record.get("keras_sha256"):
+        return None, f"{os.path.basename(target)} was exported from another version of {os.path.basename(keras_path)}"
+    if sha256_of(target) != record.get("sha256"):
+        return None, f"{os.path.basename(target)} is not the file its card recorded"
+    return target, ""
 
 
 def export_and_record(keras_path: str, model=None, log=print) -> dict | None:
