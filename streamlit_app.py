@@ -14,7 +14,8 @@ st.set_page_config(page_title="BUSI lesion segmentation", page_icon="🩺", layo
 
 
 def home() -> None:
-    from core.runtime import describe_device
+    from core.inference.predictor import choose_engine
+    from core.runtime import cpu_description, describe_device
     from pages._common import DISCLAIMER, tensorflow_imported
 
     st.title("Breast-ultrasound lesion segmentation")
@@ -40,8 +41,11 @@ def home() -> None:
                 st.info("This model has no model card, so its accuracy is unknown.")
     with col2:
         st.subheader("Device")
-        tensorflow_imported()
-        st.write(describe_device())
+        if choose_engine() == "keras":
+            tensorflow_imported()
+            st.write(describe_device())
+        else:  # no GPU: models run on ONNX Runtime, and this page never waits on importing TensorFlow
+            st.write(f"{cpu_description()}, ONNX Runtime")
         st.subheader("Start")
         st.page_link(segment_page, label="Segment images", icon="🔍")
         if who.can(TRAIN):

@@ -12,6 +12,18 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def nvidia_gpu_present() -> bool:
+    """Whether an NVIDIA GPU is visible, judged from its driver's files (without importing TensorFlow)."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return False
+    gpus = "/proc/driver/nvidia/gpus"
+    return (os.path.isdir(gpus) and bool(os.listdir(gpus))) or os.path.exists("/dev/nvidia0")
+
+
+def cpu_description() -> str:
+    return f"CPU ({os.cpu_count()} cores)"
+
+
 def gpu_names() -> list[str]:
     import tensorflow as tf
 
@@ -29,7 +41,7 @@ def describe_device() -> str:
     gpus = gpu_names()
     if gpus:
         return "GPU: " + ", ".join(gpus)
-    return f"CPU ({os.cpu_count()} cores)"
+    return cpu_description()
 
 
 def training_setup():

@@ -7,7 +7,8 @@ import threading
 import streamlit as st
 
 from core.cards.registry import active_model_path
-from core.inference.predictor import ModelLoadError, Predictor
+from core.inference.predictor import ModelLoadError, Predictor, choose_engine
+from core.inference.shared import BatchingPredictor
 from pages._streamlit_compat import keep_prepared_models_between_runs
 
 DISCLAIMER = "Research decision support, not a diagnosis."
@@ -28,7 +29,12 @@ def tensorflow_imported() -> None:
 @st.cache_resource(show_spinner="Loading the model…", max_entries=3)
 def _load_predictor(path: str, mtime: float) -> Predictor:
     # mtime is part of the key so a retrained file at the same path is reloaded
-    return Predictor.load(path)
+    with _TENSORFLOW_IMPORT:  # a model without an ONNX export falls back to Keras, importing TensorFlow here
+        predictor = Predictor.load(path)
+    if predictor.engine == "keras":
+        keep_prepared_models_between_runs()
+    # one model for every session, its forward passes batched across them (core.inference.shared)
+    return BatchingPredictor(predictor)
 
 
 def predictor_or_stop(path: str | None = None) -> Predictor:
@@ -39,10 +45,14 @@ def predictor_or_stop(path: str | None = None) -> Predictor:
         st.info("Restore the shipped default with `git checkout weights/`, or train one on the Train page "
                 "and make it active there. No mask is shown without a model.")
         st.stop()
-    tensorflow_imported()
-    keep_prepared_models_between_runs()
+    if choose_engine() == "keras":  # on ONNX Runtime the page never imports TensorFlow
+        tensorflow_imported()
+        keep_prepared_models_between_runs()
     try:
-        return _load_predictor(path, os.path.getmtime(path))
+        predictor = _load_predictor(path, os.path.getmtime(path))
+        if predictor.note:
+            st.caption(predictor.note)
+        return predictor
     except ModelLoadError as exc:
         st.error(f"The model could not be loaded. {exc}")
         st.info("Choose another model on the Train page, or restore the default with `git checkout weights/`.")

@@ -12,6 +12,7 @@ import streamlit as st
 
 from core.analysis import editing as ed
 from core.analysis import segment as an
+from core.analysis.memory import edits_bytes
 from core.analysis.overlay import draw_contour, lesion_overlay
 from pages._brush import brush_canvas
 
@@ -29,6 +30,24 @@ def image_key(a: an.Analysis) -> str:
 
 def edits_for(a: an.Analysis) -> ed.Edits | None:
     return st.session_state.get(EDITS, {}).get(image_key(a))
+
+
+def _keys_of(a: an.Analysis) -> list[str]:
+    # the image's own layers, or every frame's of a cine loop
+    base = f"{a.name}|{a.image.width}x{a.image.height}"
+    return [k for k in st.session_state.get(EDITS, {}) if k == base or k.startswith(base + "|")]
+
+
+def edits_bytes_for(a: an.Analysis) -> int:
+    """Bytes of this image's edit layers (every frame's, for a cine loop), counted in the session's budget."""
+    return sum(edits_bytes(st.session_state[EDITS][k]) for k in _keys_of(a))
+
+
+def drop_edits(a: an.Analysis) -> None:
+    """Forget this image's edits and proposals: its analysis left the session's memory."""
+    for k in _keys_of(a):
+        del st.session_state[EDITS][k]
+        st.session_state.get(PROPOSALS, {}).pop(k, None)
 
 
 def _edits(a: an.Analysis) -> ed.Edits:

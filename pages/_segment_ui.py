@@ -7,12 +7,14 @@ import os
 import streamlit as st
 
 from core.analysis import segment as an
+from core.analysis.memory import MB, AnalysisCache, analysis_bytes, session_budget_bytes
 from core.analysis.overlay import image_figure
 from core.cards.modelcard import CITATION
 from core.data.imageio import ImageReadError
 from core.inference.cine import largest_frame
 from core.locations import SAMPLES_DIR as SHIPPED_SAMPLES
 from core.report import pdf
+from pages._edit_ui import drop_edits, edits_bytes_for
 
 SAMPLES_DIR = os.path.join(SHIPPED_SAMPLES, "busi")
 TYPES = ["png", "jpg", "jpeg", "bmp", "tif", "tiff", "dcm", "dicom"]
@@ -39,7 +41,11 @@ def inputs_ui(default_threshold: float):
 
 def uploads_ui() -> list[an.Upload] | None:
     files = st.file_uploader("Drop ultrasound images here (and, optionally, their masks named `name_mask.png`)",
-                             type=TYPES, accept_multiple_files=True, key="uploads")
+                             type=TYPES, accept_multiple_files=True, key="uploads",
+                             help=f"Up to {st.get_option('server.maxUploadSize')} MB a file (the server's "
+                                  "maxUploadSize). A session holds at most "
+                                  f"{session_budget_bytes() / MB:.0f} MB of images and results; past that, the "
+                                  "images used longest ago are dropped and analysed again if you return to them.")
     with st.expander("No images at hand? Use the sample gallery (12 BUSI cases the model never trained on)"):
         samples = cached_samples()
         chosen = st.multiselect("Sample cases", [u.name for u in samples], key="samples")
@@ -52,25 +58,59 @@ def uploads_ui() -> list[an.Upload] | None:
     return uploads
 
 
+def _cache() -> AnalysisCache:
+    """This session's analyses, least-recently-used within its memory budget (core.analysis.memory); an evicted
+    image's edit layers and cine-loop areas go with it."""
+    cache = st.session_state.get("analyses")
+    if not isinstance(cache, AnalysisCache):
+        def forget(_key, a) -> None:
+            if isinstance(a, an.Analysis):
+                drop_edits(a)
+                for k in [k for k in st.session_state.get("frame_areas", {}) if k[0] == a.name]:
+                    del st.session_state["frame_areas"][k]
+
+        cache = AnalysisCache(size_of=lambda _k, a: analysis_bytes(a) + edits_bytes_for(a), on_evict=forget)
+        st.session_state["analyses"] = cache
+    return cache
+
+
 def analyses_for(predictor, uploads: list[an.Upload]) -> tuple[list[an.Analysis], list[str]]:
-    """Run the model on uploads not seen before; cached per (model, image bytes, mask bytes)."""
-    cache = st.session_state.setdefault("analyses", {})
+    """Run the model on uploads not seen before; cached per (model, image bytes, mask bytes), within the session's
+    memory budget: an upload that does not fit beside the others in view is left out, with a message."""
+    cache = _cache()
     st.session_state.setdefault("inference_count", 0)
-    out, errors = [], []
+    keys = []
     for up in uploads:
         h = hashlib.sha1(up.data)
         for _, mb in up.masks:
             h.update(hashlib.sha1(mb).digest())
-        key = (predictor.path, up.name, h.hexdigest())
+        keys.append((predictor.path, up.name, h.hexdigest()))
+    cache.recount(pinned=keys)  # edit layers grow with each stroke
+    out, errors, in_view, left_out = [], [], [], []
+    for up, key in zip(uploads, keys):
         if key not in cache:
+            if not cache.fits(len(up.data), in_view):
+                left_out.append(up.name)
+                continue
             try:
                 with st.spinner(f"Segmenting {up.name}…"):
-                    cache[key] = an.analyse(predictor, up)
+                    result = an.analyse(predictor, up)
                 st.session_state["inference_count"] += 1
             except ImageReadError as exc:
-                cache[key] = exc
+                result = exc
+            if not cache.fits(analysis_bytes(result), in_view):
+                left_out.append(up.name)
+                continue
+            cache.put(key, result, pinned=in_view)
+        cache.touch(key)
+        in_view.append(key)
         result = cache[key]
         (errors.append(str(result)) if isinstance(result, Exception) else out.append(result))
+    if left_out:
+        errors.append(f"{len(left_out)} image(s) not analysed ({', '.join(left_out[:5])}"
+                      f"{', …' if len(left_out) > 5 else ''}): this session holds at most "
+                      f"{cache.budget / MB:.0f} MB of images and results, and the others in view fill it. "
+                      "Remove some images from the uploader to see these.")
     return out, errors
 
 

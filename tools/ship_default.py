@@ -3,7 +3,7 @@
     python tools/ship_default.py RUN_DIR [--previous RUN_DIR ...] [--as NAME] [--note TEXT] [--recipe CMD]
 
 Writes weights/default.keras, default.card.json, default.card.md and
-default.split.json (or NAME.* with --as NAME, for a second shipped model the
+default.split.json, and the ONNX export default.onnx recorded on the card (or NAME.* with --as NAME, for a second shipped model the
 user can make active on the Train page). Files are written atomically, so an interrupted copy
 never leaves a half-written default model.
 """
@@ -58,6 +58,10 @@ def main(argv=None) -> int:
         write_bytes_atomic(target, fh.read())
     shutil.copyfile(os.path.join(a.run, "split.json"), os.path.join(WEIGHTS_DIR, f"{a.stem}.split.json"))
     write_card(target, card)
+    # the ONNX file the CPU serves (core.inference.predictor), exported from the file just shipped
+    from core.inference.onnx_export import export_and_record
+
+    export_and_record(target)
     print(f"shipped {a.run} as {target}")
     return 0
 

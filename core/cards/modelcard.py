@@ -414,7 +414,13 @@ def _detail_section(card: dict) -> list[str]:
 
 def _speed_section(card: dict) -> list[str]:
     speed = card.get("speed", {})
-    return ["", "## Speed", "", *_table(["measure", "value"], [[k, v] for k, v in speed.items()])] if speed else []
+    lines = ["", "## Speed", "", *_table(["measure", "value"], [[k, v] for k, v in speed.items()])] if speed else []
+    onnx = card.get("onnx")
+    if onnx:
+        lines += ["", f"CPU serving: `{onnx.get('file')}` on ONNX Runtime, exported with {onnx.get('exporter')} "
+                      f"(opset {onnx.get('opset')}); largest difference from Keras "
+                      f"{max((onnx.get('max_abs_difference') or {0: 0}).values()):.1e} on {onnx.get('check')}."]
+    return lines
 
 
 def _closing_section(card: dict) -> list[str]:

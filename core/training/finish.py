@@ -1,4 +1,5 @@
-"""Finishing a run: reload the chosen checkpoint, pick the threshold, score the test split, write model and card."""
+"""Finishing a run: reload the chosen checkpoint, pick the threshold, score the test split, write model, card and
+the ONNX export."""
 from __future__ import annotations
 
 import os
@@ -139,6 +140,13 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
     )
     os.replace(tmp_path, run.model)
     modelcard.write_card(run.model, card)
+    # the ONNX file CPU serving runs (core.inference.predictor), beside model.keras and recorded on its card;
+    # a failed export is logged and the model serves through Keras
+    from core.inference.onnx_export import export_and_record
+
+    record = export_and_record(run.model, model, log=log)
+    if record:
+        card["onnx"] = record
     # The terminal shows validation figures only. A recipe search reads this line to choose between runs;
     # printing test figures here would let the test split steer that choice. They stay on the card.
     log(f"val split{' (trained on: not a held-out figure)' if refit else ''}: lesion Dice {val_summary.get('dice_mean')}, false alarms {val_summary.get('false_alarm_rate')}, "
