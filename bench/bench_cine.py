@@ -16,11 +16,12 @@ import time
 
 import numpy as np
 
+from tests.helpers import US_MULTIFRAME_STORAGE, new_dicom_file
+
 
 def loop_bytes(frames: int, h: int, w: int) -> bytes:
     import cv2
-    from pydicom.dataset import FileDataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    from pydicom.uid import generate_uid
 
     rng = np.random.default_rng(0)
     stack = np.empty((frames, h, w), np.uint8)
@@ -28,12 +29,7 @@ def loop_bytes(frames: int, h: int, w: int) -> bytes:
         img = rng.gamma(2.0, 40.0, size=(h, w)).clip(0, 255).astype(np.uint8)
         cv2.ellipse(img, (w // 3 + i % (w // 3), h // 2), (w // 10, h // 12), 0, 0, 360, 20, -1)
         stack[i] = img
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.3.1"
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = FileDataset("loop.dcm", {}, file_meta=meta, preamble=b"\0" * 128)
-    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    ds = new_dicom_file(US_MULTIFRAME_STORAGE, "loop.dcm")
     ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.Modality = generate_uid(), generate_uid(), "US"
     ds.Rows, ds.Columns, ds.NumberOfFrames = h, w, frames
     ds.SamplesPerPixel, ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 1, 8, 8, 7, 0

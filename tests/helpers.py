@@ -93,19 +93,31 @@ def write_busbra_folder(root, patients=6, size=(120, 90), devices=("GE Logiq 7",
     return root
 
 
-def us_dicom_bytes(gray: np.ndarray, spacing=(0.1, 0.1), region=None) -> bytes:
-    """A small synthetic single-frame ultrasound DICOM (Ultrasound Image Storage) with patient, study and
-    series, gray (H, W) uint8 as MONOCHROME2; spacing (row, col mm) as PixelSpacing, or region (dx, dy cm)
-    as SequenceOfUltrasoundRegions, as core.data.imageio reads them."""
+US_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.6.1"
+US_MULTIFRAME_STORAGE = "1.2.840.10008.5.1.4.1.1.3.1"
+
+
+def new_dicom_file(sop_class: str, name: str):
+    """An empty pydicom FileDataset of this SOP class (explicit VR little endian), with fresh instance UIDs."""
     from pydicom.dataset import FileDataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.6.1"
+    meta.MediaStorageSOPClassUID = sop_class
     meta.MediaStorageSOPInstanceUID = generate_uid()
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = FileDataset("us.dcm", {}, file_meta=meta, preamble=b"\0" * 128)
+    ds = FileDataset(name, {}, file_meta=meta, preamble=b"\0" * 128)
     ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    return ds
+
+
+def us_dicom_bytes(gray: np.ndarray, spacing=(0.1, 0.1), region=None) -> bytes:
+    """A small synthetic single-frame ultrasound DICOM (Ultrasound Image Storage) with patient, study and
+    series, gray (H, W) uint8 as MONOCHROME2; spacing (row, col mm) as PixelSpacing, or region (dx, dy cm)
+    as SequenceOfUltrasoundRegions, as core.data.imageio reads them."""
+    from pydicom.uid import generate_uid
+
+    ds = new_dicom_file(US_IMAGE_STORAGE, "us.dcm")
     ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
     ds.Modality, ds.PatientID, ds.PatientName = "US", "SYNTH-1", "Synthetic^Phantom"
     ds.PatientBirthDate, ds.PatientSex, ds.AccessionNumber, ds.ReferringPhysicianName = "", "", "", ""

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from core.data.imageio import ImageReadError, _rgb_to_gray, decode_image
+from tests.helpers import US_IMAGE_STORAGE, new_dicom_file
 
 RNG = np.random.default_rng(7)
 RGB = RNG.integers(0, 256, (64, 64, 3), dtype=np.uint8)
@@ -19,15 +20,8 @@ LUMA = _rgb_to_gray(RGB)  # the same luma a PNG of these pixels gets: the decode
 
 
 def _dataset(arr: np.ndarray, photometric: str, frames: int = 1):
-    from pydicom.dataset import FileDataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.6.1"
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = FileDataset("x.dcm", {}, file_meta=meta, preamble=b"\0" * 128)
-    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    ds = new_dicom_file(US_IMAGE_STORAGE, "x.dcm")
     shape = arr.shape[1:] if frames > 1 else arr.shape
     ds.Rows, ds.Columns = shape[:2]
     ds.SamplesPerPixel = 3 if len(shape) == 3 else 1
