@@ -20,7 +20,6 @@ LUMA = _rgb_to_gray(RGB)  # the same luma a PNG of these pixels gets: the decode
 
 
 def _dataset(arr: np.ndarray, photometric: str, frames: int = 1):
-
     ds = new_dicom_file(US_IMAGE_STORAGE, "x.dcm")
     shape = arr.shape[1:] if frames > 1 else arr.shape
     ds.Rows, ds.Columns = shape[:2]
