@@ -69,7 +69,11 @@ def _cache() -> AnalysisCache:
                 for k in [k for k in st.session_state.get("frame_areas", {}) if k[0] == a.name]:
                     del st.session_state["frame_areas"][k]
 
-        cache = AnalysisCache(size_of=lambda _k, a: analysis_bytes(a) + edits_bytes_for(a), on_evict=forget)
+        def size_of(_key, a) -> int:
+            # an unreadable upload is kept as its ImageReadError: it has no edit layers
+            return analysis_bytes(a) + (edits_bytes_for(a) if isinstance(a, an.Analysis) else 0)
+
+        cache = AnalysisCache(size_of=size_of, on_evict=forget)
         st.session_state["analyses"] = cache
     return cache
 
