@@ -132,6 +132,8 @@ def test_an_admin_trains_activates_and_deletes_and_it_is_audited(shared_app, pag
     page.locator('[data-testid="stMetric"]').filter(has_text="Lesion area").first.wait_for(timeout=90_000)
     page.goto(url + "/train")
     page.get_by_role("heading", name="Models").wait_for(timeout=60_000)
+    # the model list renders after its heading: on a loaded machine, reading the buttons at once can miss it
+    page.get_by_role("button", name="Make active").first.wait_for(timeout=60_000)
     labels = buttons(page)
     assert "Make active" in labels and "Delete" in labels
     area = page.locator('[data-testid="stTextArea"] textarea')
