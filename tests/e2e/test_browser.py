@@ -10,7 +10,6 @@ import time
 import pytest
 
 from tests.e2e.appserver import (
-    CHROMIUM,
     ROOT,
     WAIT_AREA_CHANGE,
     area_px,
@@ -18,6 +17,7 @@ from tests.e2e.appserver import (
     launch,
     open_segment_page,
     paint,
+    require_chromium,
     running_app,
     switch_editing_on,
 )
@@ -28,10 +28,7 @@ ARTIFACTS = os.path.join(ROOT, "bench", "out")
 
 @pytest.fixture(scope="module")
 def server():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed; .ci/run should have installed it")
-        pytest.skip("chromium not installed (run .ci/run)")
+    require_chromium()
     with running_app() as url:
         yield url
 

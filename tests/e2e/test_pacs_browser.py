@@ -1,19 +1,15 @@
 """End to end in a real headless Chromium against a real Orthanc: open a study from the PACS panel, segment it,
 store the SEG and SR, and find them in Orthanc. Chromium or Orthanc missing: skipped outside CI, failed in CI."""
-import os
 
 import pytest
 
-from tests.e2e.appserver import CHROMIUM, launch, running_app
+from tests.e2e.appserver import launch, require_chromium, running_app
 from tests.helpers import us_example_bytes, us_study_bytes
 
 
 @pytest.fixture(scope="module")
 def browser_ready():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed; .ci/run should have installed it")
-        pytest.skip("chromium not installed (run .ci/run)")
+    require_chromium()
 
 
 def test_open_a_study_from_the_pacs_panel_segment_store_and_find_the_seg_in_orthanc(browser_ready, orthanc,

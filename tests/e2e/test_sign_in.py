@@ -14,7 +14,7 @@ import threading
 
 import pytest
 
-from tests.e2e.appserver import CHROMIUM, ROOT, drop_file, launch, open_segment_page, running_app
+from tests.e2e.appserver import ROOT, drop_file, launch, open_segment_page, require_chromium, running_app
 from tests.helpers import SAMPLES
 
 ADMIN, CLINICIAN = "alice@hospital.org", "carol@hospital.org"
@@ -37,10 +37,7 @@ def provider():
 @pytest.fixture(scope="module")
 def shared_app(provider, tmp_path_factory):
     """The app with sign-in, roles and one data root; yields (url, data root, audit log path)."""
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed; .ci/run should have installed it")
-        pytest.skip("chromium not installed (run .ci/run)")
+    require_chromium()
     d = tmp_path_factory.mktemp("shared")
     root, weights, log = d / "data", d / "weights", d / "audit.jsonl"
     shutil.copytree(os.path.join(SAMPLES), root / "busi")
