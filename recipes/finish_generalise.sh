@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # After recipes/train_generalise.sh: the recipe's new-hospital figures (leave-one-centre-out networks, each scored
-# on every image of the centre it never saw, against the baseline recipe), put on the run's card; then ship the run
-# as weights/default.keras and measure its speed. Every figure the card and README quote comes from here.
+# on every image of the centre it never saw, against the baseline recipe), put on the run's card. Whether it then ships
+# is decided by the rule in experiments/LOG.md (see the end). Every figure the card and README quote comes from here.
 # Usage: bash recipes/finish_generalise.sh [BUSI_DIR] [BUSBRA_DIR] [RUNS_DIR]   (finished runs are not retrained)
 set -euo pipefail
 BUSI=${1:-../shared/busi/Dataset_BUSI_with_GT}
@@ -16,6 +16,9 @@ python3 -m tools.leave_one_out --name generalise --data "$BUSI" --data "$BUSBRA"
   --out "$RUNS/loco_scores" --baseline "$RUNS/loco_scores/baseline" --card "$RUNS/generalise128/model.keras" \
   --note "the same recipe at 128x128 and 14 epochs, trained without this centre, scored on all its images with its own threshold and gate" \
   -- $LOCO --augment multicentre --negative-crops
-python3 tools/ship_default.py "$RUNS/generalise128" --version 3.0.0 \
-  --recipe "bash recipes/train_generalise.sh && bash recipes/finish_generalise.sh"
-python3 -m bench.bench_predict --data "$BUSI" --data "$BUSBRA" --n 40 --update-card
+# Shipping is a decision, not a step of this script: only when the new-hospital table above passes the rule in
+# experiments/LOG.md ("Generalisation") and the run's card passes the ship rule there, run
+#   python3 tools/ship_default.py "$RUNS/generalise128" --version 3.0.0 \
+#     --recipe "bash recipes/train_generalise.sh && bash recipes/finish_generalise.sh"
+#   python3 -m bench.bench_predict --data "$BUSI" --data "$BUSBRA" --n 40 --update-card
+# (2026-12-02: the candidate failed the rule, so it was not shipped.)
