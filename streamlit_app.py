@@ -30,11 +30,11 @@ def home() -> None:
         else:
             st.write(f"`{os.path.relpath(path)}`")
             if card:
-                st.write(card.get("architecture", {}).get("summary", ""))
+                st.write(card.architecture.summary or "")
                 st.dataframe(headline_rows(card), hide_index=True)
                 st.caption("Each figure on images the model never trained on, with its 95 % interval. 'Own test "
                            "split': held-out images of the datasets it trained on; 'never saw': a network of the same "
-                           f"design trained on one dataset, scored on another. Default threshold {card.get('threshold')}.")
+                           f"design trained on one dataset, scored on another. Default threshold {card.threshold}.")
                 with st.expander("Known limits of this model"):
                     st.markdown("\n".join(f"- {x}" for x in known_limits(card)))
             else:

@@ -16,10 +16,12 @@ import json
 import os
 import platform
 import time
+from dataclasses import replace
 
 import numpy as np
 
 from core import runtime
+from core.cards.schema import Architecture, read_card
 
 
 def image_files(data: list[str] | None, n: int) -> list[str]:
@@ -114,10 +116,10 @@ def main(argv=None) -> int:
     ours = bench_predict_path(a.weights, files)
     classic = bench_classic_forward()
     classic_xla = bench_classic_forward(xla=True)
-    card = json.load(open(os.path.splitext(a.weights)[0] + ".card.json")) if os.path.exists(
-        os.path.splitext(a.weights)[0] + ".card.json") else {}
-    f = card.get("architecture", {}).get("base_filters", 16)
-    depth = card.get("architecture", {}).get("depth", 4)
+    card = read_card(a.weights)
+    arch = card.architecture if card else Architecture()
+    f = 16 if arch.base_filters is None else arch.base_filters
+    depth = 4 if arch.depth is None else arch.depth
     train_rate = {s: bench_training(s, f, depth) for s in (128, 256)}
     out = {
         "device": runtime.describe_device(), "cpu": platform.processor() or platform.machine(),
@@ -144,7 +146,7 @@ def main(argv=None) -> int:
     if a.update_card and card:
         from core.cards.modelcard import write_card
 
-        card["speed"] = {
+        speed = {
             "predict_path_ms_median": round(ours["median_ms"], 1), "predict_path_ms_p90": round(ours["p90_ms"], 1),
             "classic_unet64_forward_ms_median_same_run": round(classic["median_ms"], 1),
             "ratio_to_classic": round(out["ratio_predict_path_to_classic_forward"], 3),
@@ -155,7 +157,7 @@ def main(argv=None) -> int:
             "note": "whole predict path: decode, grayscale, resize, forward, resize back, threshold, measure; "
                     "one image at a time, median over the images listed",
         }
-        write_card(a.weights, card)
+        write_card(a.weights, replace(card, speed=speed))
         print(f"speed written into {os.path.splitext(a.weights)[0]}.card.json")
     return 0
 

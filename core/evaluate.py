@@ -41,7 +41,7 @@ def main(argv=None) -> int:
         return 2
     print(format_summary(ev))
     # a train+val refit trained on its validation images too (core.train --fit-on train+val)
-    if a.split == "train" or (a.split == "val" and predictor.card.get("val_metrics_on_trained_images")):
+    if a.split == "train" or (a.split == "val" and predictor.card.val_metrics_on_trained_images):
         print(f"note: the model trained on its {a.split} images, so these are not held-out figures", file=sys.stderr)
     if a.out:
         os.makedirs(a.out, exist_ok=True)

@@ -9,7 +9,8 @@ import streamlit as st
 from core.access import actions
 from core.access.roles import ACTIVATE, DELETE, TRAIN, AccessConfig, Identity
 from core.cards import registry
-from core.cards.modelcard import read_card, render_markdown
+from core.cards.modelcard import render_markdown
+from core.cards.schema import Comparison, ModelCard, read_card
 from core.data.dataset_audit import audit_with_split
 from core.data.layouts import DatasetError
 from core.data.safezip import UnsafeZipError, extract_zip, forget_extractions
@@ -159,15 +160,15 @@ def finished_ui(who: Identity, config: AccessConfig):
                 st.write(info.status.get("message", ""))
                 st.caption("Partial runs never replace the active model.")
                 continue
-            card = read_card(os.path.join(info.path, "model.keras")) or {}
-            comparison = card.get("comparison") or {}
-            st.dataframe([{"model": "this run", **_figures(card.get("test_metrics", {}))},
-                          {"model": "model active at start", **_figures(comparison.get("test_metrics", {}))}],
+            card = read_card(os.path.join(info.path, "model.keras")) or ModelCard()
+            comparison = card.comparison or Comparison()
+            st.dataframe([{"model": "this run", **_figures(card.test_metrics)},
+                          {"model": "model active at start", **_figures(comparison.test_metrics or {})}],
                          hide_index=True)
-            seen = comparison.get("test_images_it_trained_on")
+            seen = comparison.test_images_it_trained_on
             st.caption("Both scored on this run's own test split."
                        + (f" The older model trained on {seen} of these images, so its figures are optimistic."
-                          if seen else "") + " " + difference_caption(comparison.get("dice_difference"),
+                          if seen else "") + " " + difference_caption(comparison.dice_difference,
                                                                       "this run", "the model active at start"))
             model_path = os.path.abspath(os.path.join(info.path, "model.keras"))
             if model_path == active:
@@ -186,7 +187,7 @@ def registry_ui(who: Identity, config: AccessConfig):
         st.warning("No model files found. Restore the default with `git checkout weights/`.")
         return
     for m in models:
-        t = (m.card or {}).get("test_metrics", {})
+        t = m.card.test_metrics if m.card else {}
         c = st.columns([4, 2, 2, 2])
         c[0].write(f"{'⭐ ' if m.active else ''}**{m.name}** ({m.source})")
         c[1].write(f"Dice {t.get('dice_mean', 0) or 0:.3f}" if m.card else "no card")

@@ -146,6 +146,17 @@ def dicom_file_bytes(ds, spacing=None, region=None) -> bytes:
     return buf.getvalue()
 
 
+def card_json(model_path) -> dict | None:
+    """The card's JSON beside a model, exactly as written (a test of what the file holds reads the file, not the
+    schema); None when there is none."""
+    import json
+
+    from core.cards.schema import card_paths
+
+    path = card_paths(str(model_path))[0]
+    return json.load(open(path)) if os.path.isfile(path) else None
+
+
 def copy_default_model(weights, name="twin") -> str:
     """A second model in an isolated weights folder: the default's weights and card under another name."""
     import shutil

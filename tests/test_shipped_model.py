@@ -8,7 +8,7 @@ import pytest
 
 from core.cards.modelcard import read_card
 from core.inference.predictor import Predictor
-from tests.helpers import ROOT, SAMPLES
+from tests.helpers import ROOT, SAMPLES, card_json
 
 WEIGHTS = os.path.join(ROOT, "weights")
 MODEL = os.path.join(WEIGHTS, "default.keras")
@@ -29,7 +29,7 @@ def test_shipped_model_loads_and_predicts_at_original_size(model):
 
 @shipped
 def test_card_has_what_a_reader_needs(model):
-    card = read_card(model)
+    card = card_json(model)
     for key in ("input", "outputs", "threshold", "settings", "data", "test_metrics", "speed", "intended_use",
                 "limitations", "citation", "command"):
         assert key in card, key
@@ -51,7 +51,7 @@ def test_sample_gallery_is_in_the_test_split_only(model):
 
 
 def test_the_default_is_multi_centre_and_its_card_says_so_per_dataset():
-    card = read_card(MODEL)
+    card = card_json(MODEL)
     by = card["test_metrics_by_dataset"]
     assert set(by) == {"busi", "busbra"} and by["busi"]["n_normal"] > 5 and by["busbra"]["n_lesion"] > 100
     for t in by.values():  # every headline figure with its interval

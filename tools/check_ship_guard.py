@@ -12,8 +12,9 @@ candidate trained on the train split, whose test figures stay unread.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+
+from core.cards.schema import read_card
 
 
 def main(argv=None) -> int:
@@ -24,8 +25,10 @@ def main(argv=None) -> int:
     ap.add_argument("--min-auc", type=float, default=0.85)
     ap.add_argument("--on", choices=["test", "val"], default="test", help="which split's figures the rule reads")
     a = ap.parse_args(argv)
-    with open(a.card) as fh:
-        t = json.load(fh)[f"{a.on}_metrics"]
+    card = read_card(a.card)
+    if card is None:
+        raise SystemExit(f"{a.card}: no readable model card")
+    t = card.test_metrics if a.on == "test" else card.val_metrics
     ok = (t["dice_mean"] >= a.min_dice and t["false_alarm_rate"] <= a.max_false_alarms
           and t["malignancy_auc"] >= a.min_auc)
     print(f"{a.card} on {a.on}: Dice {t['dice_mean']:.3f} (needs ≥ {a.min_dice:.3f}), false alarms "

@@ -11,8 +11,10 @@ for the Segment page's wording. Then re-renders the card's Markdown. Nothing is 
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 
-from core.cards.modelcard import read_card, write_card
+from core.cards.modelcard import write_card
+from core.cards.schema import read_card
 from core.evaluation.folder import evaluate_folder
 from core.inference.predictor import Predictor
 
@@ -37,13 +39,12 @@ def main(argv=None) -> int:
     entry = {"trained_on": a.trained_on, "scored_on": a.scored_on, "model": a.model,
              "images": f"{a.side} split of {a.manifest}" if a.manifest else "all images", "threshold": ev.threshold,
              "metrics": metrics, "note": a.note}
-    card["cross_centre"] = [c for c in card.get("cross_centre") or []
-                            if (c["trained_on"], c["scored_on"]) != (a.trained_on, a.scored_on)] + [entry]
+    kept = [c for c in card.cross_centre or [] if (c.trained_on, c.scored_on) != (a.trained_on, a.scored_on)]
+    auc = dict(card.cross_centre_auc or {})
     if metrics.get("malignancy_auc") is not None:
-        card.setdefault("cross_centre_auc", {})[a.scored_on] = {"auc": metrics["malignancy_auc"],
-                                                                "ci": metrics.get("malignancy_auc_ci"),
-                                                                "trained_on": a.trained_on}
-    write_card(a.card_model, card)
+        auc[a.scored_on] = {"auc": metrics["malignancy_auc"], "ci": metrics.get("malignancy_auc_ci"),
+                            "trained_on": a.trained_on}
+    write_card(a.card_model, replace(card, cross_centre=[*kept, entry], cross_centre_auc=auc or card.cross_centre_auc))
     print(f"{a.trained_on} -> {a.scored_on}: Dice {metrics.get('dice_mean')}, false alarms "
           f"{metrics.get('false_alarm_rate')}, AUC {metrics.get('malignancy_auc')} (n={metrics.get('n_images')})")
     return 0

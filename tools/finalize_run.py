@@ -35,7 +35,7 @@ def main(argv=None) -> int:
     card = finalize(run, settings, loaded_split, report, status.get("device") or runtime.describe_device(), started)
     # finalize timed the run up to now; the card keeps the training run's own duration
     if status.get("test_metrics") and status.get("updated_at"):
-        card["training"]["duration_s"] = round(float(status["updated_at"]) - started, 1)
+        card.training["duration_s"] = round(float(status["updated_at"]) - started, 1)
         from core.cards.modelcard import write_card
 
         write_card(run.model, card)

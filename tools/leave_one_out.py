@@ -121,21 +121,23 @@ def card_entry(name: str, left_out: str, trained_on: list[str], summary: dict, n
 
 
 def write_to_card(card_model: str, entries: list[dict]) -> None:
-    from core.cards.modelcard import read_card, write_card
+    from dataclasses import replace
+
+    from core.cards.modelcard import write_card
+    from core.cards.schema import read_card
 
     card = read_card(card_model)
     if card is None:
         raise SystemExit(f"{card_model} has no card")
     pairs = {(e["trained_on"], e["scored_on"]) for e in entries}
-    card["cross_centre"] = entries + [c for c in card.get("cross_centre") or []
-                                      if (c["trained_on"], c["scored_on"]) not in pairs]
+    kept = [c for c in card.cross_centre or [] if (c.trained_on, c.scored_on) not in pairs]
+    auc = dict(card.cross_centre_auc or {})
     for e in entries:
         # the Segment page's malignancy wording cites the left-out centres, not the scanners within one
         if e["left_out"] == "centre" and e["metrics"].get("malignancy_auc") is not None:
-            card.setdefault("cross_centre_auc", {})[e["scored_on"]] = {
-                "auc": e["metrics"]["malignancy_auc"], "ci": e["metrics"].get("malignancy_auc_ci"),
-                "trained_on": e["trained_on"]}
-    write_card(card_model, card)
+            auc[e["scored_on"]] = {"auc": e["metrics"]["malignancy_auc"], "ci": e["metrics"].get("malignancy_auc_ci"),
+                                   "trained_on": e["trained_on"]}
+    write_card(card_model, replace(card, cross_centre=entries + kept, cross_centre_auc=auc or card.cross_centre_auc))
 
 
 def main(argv=None) -> int:

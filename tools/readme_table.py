@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import sys
 
-from core.cards.modelcard import headline_rows, read_card
+from core.cards.modelcard import headline_rows
+from core.cards.schema import ModelCard, read_card
 
 
 def table(model: str) -> str:
-    rows = headline_rows(read_card(model) or {})
+    rows = headline_rows(read_card(model) or ModelCard())
     head = list(rows[0])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join("—" if r[k] is None else str(r[k]) for k in head) + " |" for r in rows]

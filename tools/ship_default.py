@@ -12,8 +12,10 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+from dataclasses import replace
 
-from core.cards.modelcard import read_card, write_card
+from core.cards.modelcard import write_card
+from core.cards.schema import ModelCard, read_card
 from core.files import write_bytes_atomic
 from core.locations import WEIGHTS_DIR
 
@@ -30,28 +32,24 @@ def main(argv=None) -> int:
                     help="the command that reproduces the run, written on the card")
     a = ap.parse_args(argv)
     card = read_card(os.path.join(a.run, "model.keras"))
-    if not card:
+    if card is None:
         raise SystemExit(f"{a.run} has no finished model card")
-    card["name"] = a.stem
-    card["data"]["manifest"] = f"{a.stem}.split.json"
-    if a.note:
-        card["selection_note"] = a.note
-    card["recipe"] = a.recipe
-    if a.version:
-        card["version"] = a.version
+    card.data["manifest"] = f"{a.stem}.split.json"
+    card = replace(card, name=a.stem, recipe=a.recipe, **({"selection_note": a.note} if a.note else {}),
+                   **({"version": a.version} if a.version else {}))
     phases = []
     for prev in a.previous:
-        p = read_card(os.path.join(prev, "model.keras")) or {}
+        p = read_card(os.path.join(prev, "model.keras")) or ModelCard()
         phases.append({
-            "command": p.get("command"), "epochs_run": p.get("training", {}).get("epochs_run"),
-            "duration_s": p.get("training", {}).get("duration_s"),
-            "image_size": p.get("settings", {}).get("image_size"),
-            "val_dice_mean": p.get("val_metrics", {}).get("dice_mean"),
-            "test_metrics_at_its_own_threshold": {k: v for k, v in p.get("test_metrics", {}).items() if k != "per_class"},
+            "command": p.command, "epochs_run": p.training.get("epochs_run"),
+            "duration_s": p.training.get("duration_s"),
+            "image_size": p.settings.get("image_size"),
+            "val_dice_mean": p.val_metrics.get("dice_mean"),
+            "test_metrics_at_its_own_threshold": {k: v for k, v in p.test_metrics.items() if k != "per_class"},
         })
     if phases:
-        card["training"]["previous_phases"] = phases
-        card["training"]["duration_s_total"] = (card["training"]["duration_s"] or 0) + sum(p["duration_s"] or 0 for p in phases)
+        card.training["previous_phases"] = phases
+        card.training["duration_s_total"] = (card.training["duration_s"] or 0) + sum(p["duration_s"] or 0 for p in phases)
     os.makedirs(WEIGHTS_DIR, exist_ok=True)
     target = os.path.join(WEIGHTS_DIR, f"{a.stem}.keras")
     with open(os.path.join(a.run, "model.keras"), "rb") as fh:

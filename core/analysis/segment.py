@@ -22,6 +22,7 @@ from core.analysis.editing import Edits, combine
 from core.analysis.measure import Measurements, measure
 from core.analysis.overlay import lesion_overlay
 from core.cards.modelcard import AXILLARY_NODES, has_limitation
+from core.cards.schema import ModelCard, read_card
 from core.data.imageio import (
     DecodedImage,
     ImageReadError,
@@ -181,10 +182,11 @@ def view_at(analysis: Analysis, threshold: float, typed_mm_per_px: float | None 
     return View(mask, m, dice(analysis.gt_mask, mask), iou(analysis.gt_mask, mask), gated, edited)
 
 
-def no_lesion_words(analysis: Analysis, threshold: float, card: dict | None) -> str:
+def no_lesion_words(analysis: Analysis, threshold: float, card: ModelCard | dict | None) -> str:
     """Why nothing is marked, and how often this model misses a lesion that is there (from its model card)."""
     peak = float(analysis.probability.max()) if analysis.probability.size else 0.0
-    t = (card or {}).get("test_metrics", {})
+    card = read_card(card) or ModelCard()
+    t = card.test_metrics
     text = (f"No lesion is marked at threshold {threshold:.2f}, so no malignancy estimate is shown. "
             f"The highest lesion probability anywhere in this image is {peak:.2f}.")
     if t.get("n_missed") is not None and t.get("n_lesion"):
@@ -204,7 +206,7 @@ def no_lesion_words(analysis: Analysis, threshold: float, card: dict | None) -> 
     return text
 
 
-def malignancy_words(analysis: Analysis, card: dict | None = None) -> str:
+def malignancy_words(analysis: Analysis, card: ModelCard | dict | None = None) -> str:
     """The malignancy estimate in a band with its honest caveat; never a bare percentage.
 
     Calibrated (Platt, on validation) when the card carries a calibration; the band is then followed by how well
@@ -219,7 +221,7 @@ def malignancy_words(analysis: Analysis, card: dict | None = None) -> str:
     band = malignancy_band(calibrate(p, platt))
     text = (f"Malignancy estimate: **{band}** (calibrated bands: low under 10 %, intermediate 10–50 %, high over 50 %). "
             "A research estimate, not a diagnosis, meaningful only when a lesion is present.")
-    cross = (card or {}).get("cross_centre_auc")
+    cross = (read_card(card) or ModelCard()).cross_centre_auc
     if cross:
         text += (" How far to trust it: on images from hospitals it never trained on, this estimate told benign from "
                  "malignant with AUC " + ", ".join(f"{v['auc']:.2f} ({k})" for k, v in cross.items())

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from core.cards.modelcard import card_paths, read_card
+from core.cards.schema import ModelCard, card_paths, read_card
 from core.files import read_json, write_json_atomic
 from core.locations import PROJECT_ROOT, WEIGHTS_DIR, runs_dir, weights_dir  # noqa: F401  (older callers)
 
@@ -50,7 +50,7 @@ class ModelEntry:
     path: str
     name: str
     source: str  # "shipped", "weights" or "run"
-    card: dict | None
+    card: ModelCard | None  # None: the model has no card
     active: bool
     protected: bool
 

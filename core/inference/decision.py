@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from core.cards.schema import ModelCard, read_card
+
 # Band edges for the calibrated malignancy probability. BI-RADS 4 starts at a 2 % likelihood of malignancy and
 # 4C/5 at 50 %; a coarse three-band wording keeps the estimate from sounding more precise than it is.
 BANDS = (("low", 0.0, 0.10), ("intermediate", 0.10, 0.50), ("high", 0.50, 1.01))
@@ -34,12 +36,14 @@ class Decision:
     platt: tuple[float, float] | None = None
 
     @classmethod
-    def from_card(cls, card: dict | None, default_threshold: float = 0.5) -> Decision:
-        card = card or {}
-        gate = (card.get("lesion_gate") or {}).get("min_score")
-        cal = card.get("malignancy_calibration") or {}
-        platt = (float(cal["a"]), float(cal["b"])) if cal.get("method") == "platt" else None
-        return cls(float(card.get("threshold", default_threshold)), None if gate is None else float(gate), platt)
+    def from_card(cls, card: ModelCard | dict | None, default_threshold: float = 0.5) -> Decision:
+        """The rule a card states; default_threshold where it states no threshold."""
+        card = read_card(card) or ModelCard()
+        gate = card.lesion_gate.min_score if card.lesion_gate else None
+        cal = card.malignancy_calibration
+        platt = (float(cal.a), float(cal.b)) if cal and cal.method == "platt" else None
+        threshold = default_threshold if card.threshold is None else card.threshold
+        return cls(float(threshold), None if gate is None else float(gate), platt)
 
 
 def lesion_score(probability: np.ndarray, threshold: float) -> float:

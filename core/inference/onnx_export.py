@@ -16,8 +16,11 @@ import hashlib
 import os
 import tempfile
 import time
+from dataclasses import replace
 
 import numpy as np
+
+from core.cards.schema import ModelCard, read_card
 
 # an export whose outputs differ from Keras by more than this on the probe is refused
 EXPORT_TOLERANCE = 1e-4
@@ -107,17 +110,17 @@ def export_onnx(keras_path: str, model=None) -> dict:
     }
 
 
-def onnx_serving_file(keras_path: str, card: dict | None) -> tuple[str | None, str]:
+def onnx_serving_file(keras_path: str, card: ModelCard | dict | None) -> tuple[str | None, str]:
     """(path of the ONNX file to serve, '') or (None, why it cannot serve this model)."""
     target = onnx_path_for(keras_path)
     if not os.path.isfile(target):
         return None, f"{os.path.basename(keras_path)} has no ONNX export beside it"
-    record = (card or {}).get("onnx")
+    record = (read_card(card) or ModelCard()).onnx
     if not record:
         return None, f"the card of {os.path.basename(keras_path)} records no ONNX export"
-    if sha256_of(keras_path) != record.get("keras_sha256"):
+    if sha256_of(keras_path) != record.keras_sha256:
         return None, f"{os.path.basename(target)} was exported from another version of {os.path.basename(keras_path)}"
-    if sha256_of(target) != record.get("sha256"):
+    if sha256_of(target) != record.sha256:
         return None, f"{os.path.basename(target)} is not the file its card recorded"
     return target, ""
 
@@ -125,7 +128,7 @@ def onnx_serving_file(keras_path: str, card: dict | None) -> tuple[str | None, s
 def export_and_record(keras_path: str, model=None, log=print) -> dict | None:
     """Export beside ``keras_path`` and write the record onto its card. Returns the record, or None (logged) when
     the export failed: the model still serves through Keras, so a failed export never fails a run."""
-    from core.cards.modelcard import read_card, write_card
+    from core.cards.modelcard import write_card
 
     try:
         record = export_onnx(keras_path, model)
@@ -134,8 +137,7 @@ def export_and_record(keras_path: str, model=None, log=print) -> dict | None:
         return None
     card = read_card(keras_path)
     if card is not None:
-        card["onnx"] = record
-        write_card(keras_path, card)
+        write_card(keras_path, replace(card, onnx=record))
     log(f"exported {record['file']} (largest difference from Keras {max(record['max_abs_difference'].values()):.1e})")
     return record
 

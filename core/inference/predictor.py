@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core import runtime  # noqa: F401  (sets TF log level before TensorFlow loads)
-from core.cards.modelcard import read_card
+from core.cards.schema import ModelCard, read_card
 from core.inference.decision import Decision
 from core.inference.preprocess import probability_to_original, to_model_input
 
@@ -86,26 +86,26 @@ class Predictor:
     """One loaded model, ready to segment one image at a time: build it once (``Predictor.load``), then call
     ``predict`` per image.
 
-    model: the Keras model as saved; path: its file; card: its model card (a dict, {} when it has none);
+    model: the Keras model as saved; path: its file; card: its model card (core.cards.schema.ModelCard, an empty one when it has none);
     decision and threshold: the card's decision rule (core.inference.decision); image_size and channels: the
     network's input; device: where it runs, in words. The forward pass runs the BatchNorm-folded graph when that
     matches the saved model (inference_graph), traced once at construction so the first upload is not slow."""
 
     engine = "keras"
 
-    def __init__(self, model, path: str, card: dict | None, note: str = ""):
+    def __init__(self, model, path: str, card: ModelCard | dict | None, note: str = ""):
         import tensorflow as tf
 
         self.note = note  # why this model runs on Keras where ONNX Runtime was wanted, or ''
 
         self.model = model
         self.path = path
-        self.card = card or {}
+        self.card = read_card(card) or ModelCard()
         shape = model.input_shape
         if isinstance(shape, list):
             shape = shape[0]
         self.channels = int(shape[-1] or 1)
-        self.image_size = int(shape[1] or self.card.get("input", {}).get("size", 256))
+        self.image_size = int(shape[1] or self.card.input.size or 256)
         # the card's threshold, no-lesion gate and malignancy calibration (core.inference.decision)
         self.decision = Decision.from_card(self.card, DEFAULT_THRESHOLD)
         self.threshold = self.decision.threshold
@@ -206,13 +206,13 @@ class OnnxPredictor(Predictor):
 
     engine = "onnx"
 
-    def __init__(self, onnx_path: str, keras_path: str, card: dict | None):
+    def __init__(self, onnx_path: str, keras_path: str, card: ModelCard | dict | None):
         import onnxruntime as ort
 
         self.model = None
         self.path = keras_path
         self.onnx_path = onnx_path
-        self.card = card or {}
+        self.card = read_card(card) or ModelCard()
         self.note = ""
         options = ort.SessionOptions()
         # no busy-waiting between ops: on a 2-core machine shared with other work, spinning threads measured
@@ -221,7 +221,7 @@ class OnnxPredictor(Predictor):
         self.session = ort.InferenceSession(onnx_path, options, providers=["CPUExecutionProvider"])
         inp = self.session.get_inputs()[0]
         self._input_name = inp.name
-        size = inp.shape[1] if isinstance(inp.shape[1], int) else self.card.get("input", {}).get("size", 256)
+        size = inp.shape[1] if isinstance(inp.shape[1], int) else self.card.input.size or 256
         self.image_size = int(size)
         self.channels = int(inp.shape[-1]) if isinstance(inp.shape[-1], int) else 1
         self._outputs = [o.name for o in self.session.get_outputs()]

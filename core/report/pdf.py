@@ -16,6 +16,7 @@ import numpy as np
 
 from core.analysis import segment as an
 from core.analysis.overlay import lesion_overlay, to_rgb
+from core.cards.schema import ModelCard, read_card
 
 DISCLAIMER = "Research decision support, not a diagnosis."
 TITLE = "Breast-ultrasound lesion segmentation"
@@ -73,14 +74,14 @@ def _fmt(v, digits=3):
     return "-" if v is None else f"{v:.{digits}f}"
 
 
-def card_figures(card: dict | None) -> tuple[list[str], list[list]]:
+def card_figures(card: ModelCard | dict | None) -> tuple[list[str], list[list]]:
     """The model card's test figures as a table: one row per dataset when the card has them, then all images."""
-    card = card or {}
+    card = read_card(card) or ModelCard()
     header = ["test images", "lesions", "mean lesion Dice", "mean IoU", "false alarms (normal)", "malignancy AUC"]
     rows = []
-    by_ds = card.get("test_metrics_by_dataset") or {}
+    by_ds = card.test_metrics_by_dataset or {}
     items = list(by_ds.items()) if len(by_ds) > 1 else []
-    items.append(("all test images" if items else "test split", card.get("test_metrics") or {}))
+    items.append(("all test images" if items else "test split", card.test_metrics or {}))
     for name, t in items:
         alarms = t.get("false_alarm_rate")
         rows.append([f"{name} ({t.get('n_images', '-')})", t.get("n_lesion", t.get("n")), _fmt(t.get("dice_mean")),
@@ -88,7 +89,7 @@ def card_figures(card: dict | None) -> tuple[list[str], list[list]]:
     return header, rows
 
 
-def _model_section(pdf, model_name: str, card: dict | None, threshold: float) -> None:
+def _model_section(pdf, model_name: str, card: ModelCard | dict | None, threshold: float) -> None:
     _heading(pdf, "Model")
     _para(pdf, f"{model_name}, run at threshold {threshold:.2f}. Figures from its model card, on test images it "
                "never trained on:")
@@ -119,7 +120,7 @@ def measurement_rows(analysis: an.Analysis, view: an.View) -> list[list[str]]:
     return rows
 
 
-def estimate_words(analysis: an.Analysis, view: an.View, threshold: float, card: dict | None) -> str:
+def estimate_words(analysis: an.Analysis, view: an.View, threshold: float, card: ModelCard | dict | None) -> str:
     """What the page says under the readout, without Markdown."""
     if view.measurements.lesion_count:
         return plain(an.malignancy_words(analysis, card))
@@ -128,7 +129,7 @@ def estimate_words(analysis: an.Analysis, view: an.View, threshold: float, card:
     return plain(an.no_lesion_words(analysis, threshold, card))
 
 
-def image_report(analysis: an.Analysis, view: an.View, threshold: float, card: dict | None, model_name: str,
+def image_report(analysis: an.Analysis, view: an.View, threshold: float, card: ModelCard | dict | None, model_name: str,
                  when: dt.datetime | None = None, opacity: float = 0.4) -> bytes:
     """The one-page PDF for one image."""
     when = when or dt.datetime.now(dt.timezone.utc)
@@ -159,7 +160,7 @@ def image_report(analysis: an.Analysis, view: an.View, threshold: float, card: d
     return bytes(pdf.output())
 
 
-def batch_report(items: list[tuple[an.Analysis, an.View]], threshold: float, card: dict | None, model_name: str,
+def batch_report(items: list[tuple[an.Analysis, an.View]], threshold: float, card: ModelCard | dict | None, model_name: str,
                  when: dt.datetime | None = None) -> bytes:
     """The PDF for a batch: one row per image (edited or not, area, mm², lesions, diameter, band, Dice)."""
     when = when or dt.datetime.now(dt.timezone.utc)

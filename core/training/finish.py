@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 
+from core.cards.schema import ModelCard, build_card
 from core.files import save_model_atomic
 from core.training.loop import MONITOR
 from core.training.run import RunFolder, _best_val_dice
@@ -16,7 +17,7 @@ from core.training.settings import TrainSettings
 
 
 def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, device: str, started: float,
-             log=print) -> dict:
+             log=print) -> ModelCard:
     """Reload the best checkpoint, pick the threshold on val, score the test split, write model + card.
 
     A train+val refit has no unseen validation images: it keeps its last epoch and its fixed threshold,
@@ -25,7 +26,6 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
     import keras
 
     from core.cards import modelcard
-    from core.cards.schema import build_card
     from core.evaluation.decision_fit import calibration_by_dataset, fit_decision
     from core.evaluation.folder import seen_in_training
     from core.evaluation.scoring import (
@@ -146,7 +146,7 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
 
     record = export_and_record(run.model, model, log=log)
     if record:
-        card["onnx"] = record
+        card = replace(card, onnx=record)
     # The terminal shows validation figures only. A recipe search reads this line to choose between runs;
     # printing test figures here would let the test split steer that choice. They stay on the card.
     log(f"val split{' (trained on: not a held-out figure)' if refit else ''}: lesion Dice {val_summary.get('dice_mean')}, false alarms {val_summary.get('false_alarm_rate')}, "

@@ -6,6 +6,7 @@ import time
 from dataclasses import asdict
 
 from core import runtime
+from core.cards.schema import ModelCard
 from core.files import read_json, write_json_atomic
 from core.training.batches import as_keras_dataset, make_batches
 from core.training.dataprep import prepare_data
@@ -31,7 +32,7 @@ def multi_worker(strategy) -> bool:
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
 
 
-def train(settings: TrainSettings, resume: bool = False, log=print, setup=None, finish: bool = True) -> dict | None:
+def train(settings: TrainSettings, resume: bool = False, log=print, setup=None, finish: bool = True) -> ModelCard | None:
     """Run (or resume) training into settings.out. Returns the model card.
 
     ``setup``: (strategy, jit_compile, device description) when the caller made the strategy itself (a
@@ -117,7 +118,7 @@ def train(settings: TrainSettings, resume: bool = False, log=print, setup=None, 
     if not finish:
         return None
     card = finalize(run, settings, loaded_split, report, device, started, log)
-    run.update_status(state=DONE, message="finished", test_metrics={k: v for k, v in card["test_metrics"].items()
+    run.update_status(state=DONE, message="finished", test_metrics={k: v for k, v in card.test_metrics.items()
                                                                     if k != "per_class"})
     return card
 

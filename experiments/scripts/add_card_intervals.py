@@ -32,12 +32,12 @@ def same(a, b) -> bool:
 
 def add_intervals(model_path: str, data: str) -> int:
     card = modelcard.read_card(model_path)
-    if not card:
+    if card is None:
         print(f"{model_path}: no card", file=sys.stderr)
         return 1
     predictor = Predictor.load(model_path)
-    ev = evaluate.evaluate_folder(predictor, data, card.get("threshold"), "test")
-    old, new = card["test_metrics"], ev.summary
+    ev = evaluate.evaluate_folder(predictor, data, card.threshold, "test")
+    old, new = card.test_metrics, ev.summary
     differ = [k for k in POINTS if not same(old.get(k), new.get(k))]
     if differ:
         print(f"{model_path}: re-scoring gives different {', '.join(differ)} "

@@ -42,7 +42,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     for path in a.models:
         p = Predictor.load(path)
-        if a.split == "val" and p.card.get("val_metrics_on_trained_images"):
+        if a.split == "val" and p.card.val_metrics_on_trained_images:
             print(f"{path}: trained on its validation images; skipped (score it with --split test)")
             continue
         plain = evaluate_folder(p, a.data, split=a.split)

@@ -2,7 +2,8 @@
 import json
 import shutil
 
-from core.cards.modelcard import read_card, write_card
+from core.cards.modelcard import write_card
+from tests.helpers import card_json
 from tools import leave_one_out
 
 
@@ -30,7 +31,7 @@ def test_each_centre_is_scored_on_all_its_images_by_the_network_that_never_saw_i
     assert "| r | BUSI | 12 |" in table and "| r | BUS-BRA |" in table
     busi = json.loads((out / "r" / "without_busi" / "summary.json").read_text())["overall"]
     assert busi["n_images"] == 12 and busi["n_normal"] == 4 and busi["presence_auc"] is not None
-    card = read_card(card_model)
+    card = card_json(card_model)
     # the new rows replace the old entry for the same pair, and lead
     assert [(c["trained_on"], c["scored_on"]) for c in card["cross_centre"]] == [
         ("BUS-BRA", "BUSI"), ("BUSI", "BUS-BRA")]

@@ -80,9 +80,10 @@ def test_an_onnx_file_from_another_keras_file_is_not_served(tmp_path):
 
 
 def test_export_writes_the_onnx_file_and_records_it_on_the_card(tmp_path):
-    from core.cards.modelcard import read_card, write_card
+    from core.cards.modelcard import write_card
     from core.inference.onnx_export import export_and_record
     from core.model.unet import build_unet
+    from tests.helpers import card_json
 
     model = build_unet((32, 32, 1), base_filters=4, depth=2)
     path = str(tmp_path / "tiny.keras")
@@ -90,7 +91,7 @@ def test_export_writes_the_onnx_file_and_records_it_on_the_card(tmp_path):
     write_card(path, {"name": "tiny", "threshold": 0.5})
     record = export_and_record(path, log=lambda *_: None)
     assert record and os.path.isfile(tmp_path / "tiny.onnx")
-    assert read_card(path)["onnx"] == record
+    assert card_json(path)["onnx"] == record
     assert max(record["max_abs_difference"].values()) <= 1e-4
     p = Predictor.load(path, engine="onnx")
     assert p.engine == "onnx" and p.image_size == 32

@@ -10,6 +10,7 @@ from core.cards import registry
 from core.inference.predictor import Predictor
 from core.training import jobs
 from core.training.settings import TrainSettings
+from tests.helpers import card_json
 
 
 def _wait(pred, timeout=240, every=0.5):
@@ -39,7 +40,7 @@ def test_a_job_runs_to_done_and_its_model_loads(isolated_dirs, busi_folder):
     assert info.state == "done", open(os.path.join(run_dir, "train.log")).read()[-3000:]
     model = os.path.join(run_dir, "model.keras")
     assert Predictor.load(model).predict(__import__("numpy").zeros((40, 40), "uint8")).probability.shape == (40, 40)
-    card = registry.read_card(model)
+    card = card_json(model)
     assert card["comparison"]["test_metrics"]["n_images"] == card["test_metrics"]["n_images"]
     # the two models are also compared image by image on those test images
     diff = card["comparison"]["dice_difference"]

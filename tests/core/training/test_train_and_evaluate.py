@@ -198,7 +198,7 @@ def test_train_plus_val_refit_keeps_the_last_epoch_and_its_fixed_threshold(tmp_p
     settings, _ = settings_mod.parse_args(["--data", data, "--out", str(out), "--epochs", "2", "--image-size", "32",
                                     "--base-filters", "4", "--depth", "2", "--batch-size", "4",
                                     "--fit-on", "train+val", "--fixed-threshold", "0.35"])
-    card = trainer.train(settings, log=logged.append)
+    card = trainer.train(settings, log=logged.append).to_dict()
     from core.data.split import read_manifest
 
     split = read_manifest(str(out / "split.json"))
@@ -320,7 +320,7 @@ def test_training_on_busi_and_busbra_together_with_a_dataset_weight(tmp_path):
     settings, _ = settings_mod.parse_args(["--data", busi, "--data", busbra, "--dataset-weight", "busi=3",
                                            "--out", str(out), "--epochs", "1", "--image-size", "32",
                                            "--base-filters", "4", "--depth", "2", "--batch-size", "4"])
-    card = trainer.train(settings, log=logged.append)
+    card = trainer.train(settings, log=logged.append).to_dict()
     manifest = json.load(open(out / "split.json"))
     # stratified by dataset and class: both datasets on every side; a patient's two images on one side
     assert all(set(manifest["by_dataset"][side]) == {"busi", "busbra"} for side in ("train", "val", "test"))
