@@ -24,7 +24,7 @@ from collections.abc import Callable, Hashable, Iterable
 import numpy as np
 
 MB = 1 << 20
-# 512 MB a session: about 350 BUSI-sized images (500×450: 225 kB image + 900 kB float32 probability each), or a
+# 512 MB a session: about 1100 BUSI-sized images (500×450: 225 kB image + 225 kB uint8 probability each), or a
 # 300-frame 800×600 cine loop (144 MB of frames + 144 MB of uint8 probabilities) with room to spare. Eight
 # clinicians at their limit stay within 4 GB. Overridden by the BUSSEG_SESSION_MEMORY_MB environment variable.
 DEFAULT_BUDGET_BYTES = 512 * MB
@@ -49,12 +49,14 @@ def analysis_bytes(a) -> int:
     if isinstance(a, BaseException):
         return len(str(a))
     img = a.image
-    total = _array_bytes(a.probability) + _array_bytes(a.gt_mask) + len(a.dicom or b"")
+    total = _array_bytes(a.probability_u8) + _array_bytes(a.gt_mask) + len(a.dicom or b"")
     total += _array_bytes(img.frames) if img.frames is not None else _array_bytes(img.gray)
     if img.frames is not None and not np.shares_memory(img.gray, img.frames):
         total += _array_bytes(img.gray)
     if a.cine is not None:
         total += _array_bytes(a.cine.probability)
+        if np.shares_memory(a.probability_u8, a.cine.probability):  # a frame of the loop, counted with it
+            total -= _array_bytes(a.probability_u8)
     return total
 
 

@@ -6,7 +6,8 @@
 measurements, Dice/IoU against ground truth) from that cached map, so moving
 a slider never re-runs the network; the clinician's edits (core.analysis.editing)
 are laid over the thresholded mask there, so they survive a threshold change.
-Everything stays in memory, a DICOM input's own bytes included.
+Everything stays in memory, a DICOM input's own bytes included; probability maps are kept as uint8 (1/255
+steps, as a cine loop's frames are, core.inference.cine), a quarter of float32, and made float only when read.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from core.data.imageio import (
     is_dicom,
 )
 from core.data.layouts import MASK_RE
-from core.inference.cine import CinePrediction, predict_frames
+from core.inference.cine import CinePrediction, predict_frames, to_float, to_uint8
 from core.inference.decision import Decision, calibrate, lesion_mask, lesion_score, malignancy_band
 from core.metrics.scores import dice, iou
 
@@ -73,11 +74,12 @@ def pair_uploads(files: list[tuple[str, bytes]]) -> tuple[list[Upload], list[str
 
 @dataclass
 class Analysis:
-    """One image after inference. probability: (H, W) float32 at the original resolution."""
+    """One image after inference. probability_u8: (H, W) uint8 at the original resolution, probability × 255
+    rounded (a float map given here is stored so); ``probability`` gives it back as float32 in [0, 1]."""
 
     name: str
     image: DecodedImage
-    probability: np.ndarray
+    probability_u8: np.ndarray
     malignancy: float | None
     inference_ms: float
     gt_mask: np.ndarray | None = None
@@ -86,6 +88,16 @@ class Analysis:
     dicom: bytes | None = None  # a DICOM input's own bytes, in memory, for the DICOM Segmentation export
     cine: CinePrediction | None = None  # a cine loop: every frame's probability (uint8); the fields above are frame 1
     frame: int | None = None  # at_frame's 0-based frame of a cine loop; None for a single image
+
+    def __post_init__(self):
+        # a session keeps hundreds of these within its memory budget (core.analysis.memory): one byte a pixel
+        if self.probability_u8.dtype != np.uint8:
+            self.probability_u8 = to_uint8(self.probability_u8)
+
+    @property
+    def probability(self) -> np.ndarray:
+        """(H, W) float32 in [0, 1], made from the stored uint8 on each read: read it once per use."""
+        return to_float(self.probability_u8)
 
     @property
     def frame_count(self) -> int:
@@ -116,7 +128,7 @@ def analyse(predictor, upload: Upload) -> Analysis:
     decision = getattr(predictor, "decision", None)
     if image.frame_count > 1:
         cine = predict_frames(predictor, image.frames)
-        return Analysis(upload.name, image, cine.frame_probability(0), cine.malignancy[0] if cine.malignancy else None,
+        return Analysis(upload.name, image, cine.probability[0], cine.malignancy[0] if cine.malignancy else None,
                         cine.inference_ms, gt, message, decision, dicom, cine, 0)
     pred = predictor.predict(image.gray)
     return Analysis(upload.name, image, pred.probability, pred.malignancy, pred.inference_ms, gt, message,
@@ -125,13 +137,13 @@ def analyse(predictor, upload: Upload) -> Analysis:
 
 def at_frame(analysis: Analysis, index: int) -> Analysis:
     """The analysis of one frame (0-based) of a cine loop, for view_at and every export; a single image as it is.
-    Only this frame's probability is made float, so a long loop stays uint8 in memory."""
+    The frame's probability is a view into the loop's uint8 array: nothing is copied."""
     if analysis.cine is None:
         return analysis
     img = analysis.image
     frame = DecodedImage(img.name, img.frames[index], img.pixel_spacing_mm, img.notes, img.had_colour)
     malignancy = analysis.cine.malignancy[index] if analysis.cine.malignancy else None
-    return replace(analysis, image=frame, probability=analysis.cine.frame_probability(index), malignancy=malignancy,
+    return replace(analysis, image=frame, probability_u8=analysis.cine.probability[index], malignancy=malignancy,
                    inference_ms=analysis.cine.inference_ms / analysis.cine.frame_count, frame=index, cine=None)
 
 
@@ -170,9 +182,10 @@ def view_at(analysis: Analysis, threshold: float, typed_mm_per_px: float | None 
     """The mask and its figures at this threshold; with gate=True the model's no-lesion gate applies, as in
     core.predict and core.evaluate (gate=False: the clinician asked to see the raw thresholded mask).
     edits: the clinician's add and remove layers, laid over the (gated) thresholded mask."""
-    raw = lesion_mask(analysis.probability, threshold)
+    probability = analysis.probability
+    raw = lesion_mask(probability, threshold)
     use_gate = gate and analysis.decision is not None
-    model_mask = lesion_mask(analysis.probability, threshold, analysis.decision.gate) if use_gate else raw
+    model_mask = lesion_mask(probability, threshold, analysis.decision.gate) if use_gate else raw
     gated = bool(raw.any() and not model_mask.any())
     mask = combine(model_mask, edits) if edits is not None and edits.edited else model_mask
     edited = mask is not model_mask and bool((mask != model_mask).any())  # the edits change what is exported
@@ -184,7 +197,7 @@ def view_at(analysis: Analysis, threshold: float, typed_mm_per_px: float | None 
 
 def no_lesion_words(analysis: Analysis, threshold: float, card: ModelCard | dict | None) -> str:
     """Why nothing is marked, and how often this model misses a lesion that is there (from its model card)."""
-    peak = float(analysis.probability.max()) if analysis.probability.size else 0.0
+    peak = float(analysis.probability_u8.max()) / 255.0 if analysis.probability_u8.size else 0.0
     card = read_card(card) or ModelCard()
     t = card.test_metrics
     text = (f"No lesion is marked at threshold {threshold:.2f}, so no malignancy estimate is shown. "

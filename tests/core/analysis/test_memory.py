@@ -5,6 +5,7 @@ from core.analysis import segment as an
 from core.analysis.editing import Edits
 from core.analysis.memory import AnalysisCache, analysis_bytes, edits_bytes, release_unused_memory
 from core.data.imageio import DecodedImage
+from core.inference.cine import CinePrediction
 
 
 def _analysis(name="a.png", h=10, w=20):
@@ -13,7 +14,17 @@ def _analysis(name="a.png", h=10, w=20):
 
 
 def test_analysis_bytes_counts_image_and_probability():
-    assert analysis_bytes(_analysis()) == 200 + 800  # uint8 image + float32 probability
+    a = _analysis()
+    assert a.probability_u8.dtype == np.uint8  # a float map is stored as uint8, one byte a pixel
+    assert analysis_bytes(a) == 200 + 200  # uint8 image + uint8 probability
+
+
+def test_a_cine_frame_is_counted_once_with_its_loop():
+    frames = np.zeros((3, 10, 20), np.uint8)
+    probs = np.zeros((3, 10, 20), np.uint8)
+    img = DecodedImage("c.dcm", frames[0], frames=frames)
+    a = an.Analysis("c.dcm", img, probs[0], None, 1.0, cine=CinePrediction(probs, None, 1.0))
+    assert analysis_bytes(a) == 600 + 600  # the frames and their probabilities; frame 1's views add nothing
 
 
 def test_edits_bytes_counts_layers_and_history():
@@ -25,19 +36,19 @@ def test_edits_bytes_counts_layers_and_history():
 
 def test_least_recently_used_is_evicted_past_the_budget():
     dropped = []
-    c = AnalysisCache(budget=2500, on_evict=lambda k, v: dropped.append(k))
+    c = AnalysisCache(budget=1000, on_evict=lambda k, v: dropped.append(k))
     c.put("a", _analysis())
     c.put("b", _analysis())
     c.touch("a")  # b is now the least recently used
     assert c.put("c", _analysis()) == ["b"] and dropped == ["b"]
-    assert set(c.keys()) == {"a", "c"} and c.total_bytes == 2000 and c.evicted == 1
+    assert set(c.keys()) == {"a", "c"} and c.total_bytes == 800 and c.evicted == 1
 
 
 def test_pinned_entries_stay_and_fits_says_so():
-    c = AnalysisCache(budget=2500)
+    c = AnalysisCache(budget=1000)
     c.put("a", _analysis())
     c.put("b", _analysis(), pinned=["a"])
-    assert c.fits(500, pinned=["a", "b"]) and not c.fits(501, pinned=["a", "b"])
+    assert c.fits(200, pinned=["a", "b"]) and not c.fits(201, pinned=["a", "b"])
     assert c.put("c", _analysis(), pinned=["a", "b"]) == []  # over budget, but everything is in view
     assert len(c) == 3
 

@@ -99,8 +99,8 @@ def test_the_no_lesion_gate_empties_a_faint_mask_and_says_why():
     assert "under its no-lesion gate of 0.70" in an.gated_words(a, 0.5)
     raw = an.view_at(a, 0.5, gate=False)
     assert not raw.gated and raw.measurements.area_px == 25
-    prob[5:10, 5:10] = 0.9  # a confident one passes
-    assert an.view_at(a, 0.5).measurements.area_px == 25
+    prob[5:10, 5:10] = 0.9  # a confident one passes (the analysis keeps its own uint8 copy: build it again)
+    assert an.view_at(_analysis_with(prob, 0.5, Decision(threshold=0.5, gate=0.7)), 0.5).measurements.area_px == 25
 
 
 def test_the_sample_gallery_ships_with_masks():
