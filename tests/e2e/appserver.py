@@ -42,6 +42,14 @@ def running_app(env: dict | None = None, timeout_s: float = 60, args: tuple[str,
 
     args are more command-line options, e.g. ("--secrets.files", path) to give the app other secrets.
     """
+    with running_app_process(env, timeout_s, args) as (url, _proc):
+        yield url
+
+
+@contextmanager
+def running_app_process(env: dict | None = None, timeout_s: float = 60, args: tuple[str, ...] = ()):
+    """As running_app, yielding (url, the server's subprocess.Popen): the load benchmark samples its memory and
+    the fault tests restart it."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
                              "--server.address", "127.0.0.1", "--server.port", str(port), *args],
@@ -58,7 +66,7 @@ def running_app(env: dict | None = None, timeout_s: float = 60, args: tuple[str,
                 if time.time() > end:
                     raise RuntimeError("streamlit did not come up") from None
                 time.sleep(0.3)
-        yield url
+        yield url, proc
     finally:
         proc.terminate()
         try:
