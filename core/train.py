@@ -12,14 +12,21 @@ and at the end model.keras with model.card.json / model.card.md, evaluated on
 its own test split at the original image resolution.
 
 SIGTERM or Ctrl-C stops the run after the current batch and marks it
-"cancelled"; nothing outside RUN_DIR is ever written.
+"cancelled"; nothing outside RUN_DIR is ever written. A disk that fills under
+RUN_DIR fails the run with a message saying so (``failure_message``); the
+checkpoints already written stay whole (they are replaced atomically), so
+``--resume`` continues from the last one once there is space.
 
 ``--workers N`` (or TF_CONFIG in the environment) trains on several workers:
 core.training.distributed.
 """
 from __future__ import annotations
 
+import errno
+import json
+import os
 import sys
+import time
 import traceback
 
 from core import runtime  # noqa: F401  (quiets TensorFlow before import)
@@ -44,10 +51,41 @@ def main(argv=None) -> int:
         print("cancelled", file=sys.stderr)
         return 130
     except Exception as exc:
-        run.update_status(state=FAILED, message=f"{type(exc).__name__}: {exc}",
-                          traceback=traceback.format_exc()[-4000:])
         traceback.print_exc()
+        record_failure(run, failure_message(exc, run.path), traceback.format_exc()[-4000:])
         return 1
+
+
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def failure_message(exc: BaseException, run_dir: str) -> str:
+    """What the Train page says about a run that failed with exc."""
+    if isinstance(exc, OSError) and exc.errno in DISK_FULL:
+        return (f"the disk is full under {run_dir} ({exc.strerror}); the checkpoints written before stay whole. "
+                "Free some space, then start the run again with resume to continue from the last checkpoint")
+    return f"{type(exc).__name__}: {exc}"
+
+
+def record_failure(run, message: str, trace: str) -> None:
+    """Mark the run failed in status.json. On a full disk the atomic write (a new temporary file) can fail too:
+    then overwrite the small status file in place, and failing that leave it; the Train page reports a run whose
+    process is gone without a final state as failed all the same (core.training.jobs)."""
+    try:
+        run.update_status(state=FAILED, message=message, traceback=trace)
+        return
+    except OSError:
+        pass
+    try:
+        status = {**run.read_status(), "state": FAILED, "message": message, "updated_at": time.time(),
+                  "pid": os.getpid()}
+        with open(run.status, "r+" if os.path.exists(run.status) else "w") as fh:
+            text = json.dumps(status, default=str)
+            fh.seek(0)
+            fh.write(text)
+            fh.truncate()
+    except OSError:
+        print(f"could not record the failure in {run.status}: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":

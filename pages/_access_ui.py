@@ -92,7 +92,11 @@ def audit_log_ui(who: Identity, last: int = 200) -> None:
     if not who.can("read_audit"):
         return
     path = audit_log.log_path(access_settings().audit_log)
-    records = audit_log.read(path, last=last)
+    try:
+        records = audit_log.read(path, last=last)
+    except audit_log.AuditLogError as exc:
+        st.warning(f"The audit log is not shown: {exc}.")
+        return
     with st.expander(f"Audit log ({len(records)} most recent changes)"):
         st.caption(f"Append-only, one JSON record a line: `{path}`")
         if records:

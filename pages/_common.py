@@ -34,7 +34,14 @@ def _load_predictor(path: str, mtime: float) -> Predictor:
     if predictor.engine == "keras":
         keep_prepared_models_between_runs()
     # one model for every session, its forward passes batched across them (core.inference.shared)
-    return BatchingPredictor(predictor)
+    shared = BatchingPredictor(predictor)
+    shared.file_mtime = mtime  # which version of the file: a session's cached results are per version
+    return shared
+
+
+# path -> the predictor last loaded from it. When a model file is replaced by one that does not load (a copy cut
+# short, a corrupted disk), the sessions keep this one, so the server answers and no result already shown is lost.
+_LAST_GOOD: dict[str, Predictor] = {}
 
 
 def predictor_or_stop(path: str | None = None) -> Predictor:
@@ -50,10 +57,17 @@ def predictor_or_stop(path: str | None = None) -> Predictor:
         keep_prepared_models_between_runs()
     try:
         predictor = _load_predictor(path, os.path.getmtime(path))
-        if predictor.note:
-            st.caption(predictor.note)
-        return predictor
     except ModelLoadError as exc:
-        st.error(f"The model could not be loaded. {exc}")
-        st.info("Choose another model on the Train page, or restore the default with `git checkout weights/`.")
-        st.stop()
+        kept = _LAST_GOOD.get(path)
+        if kept is None:
+            st.error(f"The model could not be loaded. {exc}")
+            st.info("Choose another model on the Train page, or restore the default with `git checkout weights/`.")
+            st.stop()
+        st.warning(f"The model file `{os.path.basename(path)}` changed on the server and the new file could not be "
+                   f"loaded ({exc}). The app keeps using the version loaded before, so the results shown so far "
+                   "stand. Restore the file, or make another model active on the Train page.")
+        return kept
+    _LAST_GOOD[path] = predictor
+    if predictor.note:
+        st.caption(predictor.note)
+    return predictor

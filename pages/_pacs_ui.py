@@ -49,7 +49,7 @@ def pacs_ui(pacs: Pacs | None, who: Identity, access: AccessConfig) -> list[an.U
             if st.button("Open its ultrasound images", key="pacs_open"):
                 try:
                     images = pacs_actions.pull(who, access, pacs, uid)
-                except (PacsError, AccessDenied) as exc:
+                except (PacsError, AccessDenied, OSError) as exc:  # OSError: the audit log cannot be written
                     st.error(str(exc))
                 else:
                     if not images:
@@ -75,7 +75,7 @@ def store_ui(pacs: Pacs | None, who: Identity, access: AccessConfig, a: an.Analy
             return
         try:
             pacs_actions.store(who, access, pacs, study, [out.seg, out.sr])
-        except (PacsError, AccessDenied) as exc:
+        except (PacsError, AccessDenied, OSError) as exc:  # OSError: the audit log cannot be written
             st.error(str(exc))
         else:
             st.success("The SEG and SR are stored in the study on the PACS."

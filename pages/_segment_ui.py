@@ -88,7 +88,8 @@ def analyses_for(predictor, uploads: list[an.Upload]) -> tuple[list[an.Analysis]
         h = hashlib.sha1(up.data)
         for _, mb in up.masks:
             h.update(hashlib.sha1(mb).digest())
-        keys.append((predictor.path, up.name, h.hexdigest()))
+        # the model file's version too: a model replaced at the same path must not reuse the old one's results
+        keys.append((predictor.path, getattr(predictor, "file_mtime", None), up.name, h.hexdigest()))
     cache.recount(pinned=keys)  # edit layers grow with each stroke
     out, errors, in_view, left_out = [], [], [], []
     for up, key in zip(uploads, keys):

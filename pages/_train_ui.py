@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.access import actions
-from core.access.roles import ACTIVATE, DELETE, TRAIN, AccessConfig, Identity
+from core.access.roles import ACTIVATE, DELETE, TRAIN, AccessConfig, AccessDenied, Identity
 from core.cards import registry
 from core.cards.modelcard import render_markdown
 from core.cards.schema import Comparison, ModelCard, read_card
@@ -137,8 +137,20 @@ def job_ui(who: Identity, config: AccessConfig):
     curves_ui(running)
     if who.can(TRAIN) and st.button("Cancel training", key="cancel"):
         with st.spinner("Stopping…"):
-            actions.cancel_training(who, config)
-        st.rerun()
+            done = act_or_say(actions.cancel_training, who, config)
+        if done:
+            st.rerun()
+
+
+def act_or_say(action, *args) -> bool:
+    """Run one admin action (core.access.actions); a refusal or a failure (the audit log or a model file that
+    cannot be written) is shown as one sentence instead of an exception box. True when it was done."""
+    try:
+        action(*args)
+        return True
+    except (AccessDenied, jobs.JobError, OSError) as exc:
+        st.error(f"Not done: {exc}")
+        return False
 
 
 def _figures(t: dict) -> dict:
@@ -174,8 +186,8 @@ def finished_ui(who: Identity, config: AccessConfig):
             if model_path == active:
                 st.success("This is the active model.")
             elif who.can(ACTIVATE) and st.button("Make this the active model", key=f"activate_{info.name}"):
-                actions.make_active(who, config, model_path)
-                st.rerun()
+                if act_or_say(actions.make_active, who, config, model_path):
+                    st.rerun()
             with st.popover("Model card"):
                 st.markdown(render_markdown(card))
 
@@ -192,13 +204,13 @@ def registry_ui(who: Identity, config: AccessConfig):
         c[0].write(f"{'⭐ ' if m.active else ''}**{m.name}** ({m.source})")
         c[1].write(f"Dice {t.get('dice_mean', 0) or 0:.3f}" if m.card else "no card")
         if not m.active and who.can(ACTIVATE) and c[2].button("Make active", key=f"act_{m.path}"):
-            actions.make_active(who, config, m.path)
-            st.rerun()
+            if act_or_say(actions.make_active, who, config, m.path):
+                st.rerun()
         if m.protected:
             c[3].caption("shipped default (protected)")
         elif not m.active and who.can(DELETE) and c[3].button("Delete", key=f"del_{m.path}"):
-            actions.delete_model(who, config, m.path)
-            st.rerun()
+            if act_or_say(actions.delete_model, who, config, m.path):
+                st.rerun()
 
 
 def device_ui() -> bool:

@@ -37,7 +37,7 @@ if jobs.current_job() is None:
                 run_dir = actions.start_training(who, config, replace(
                     settings, name=name, cleanup_data=zipped, compare_with=registry.active_model_path()),
                     app_made=extracted)
-            except (jobs.JobError, AccessDenied) as exc:
+            except (jobs.JobError, AccessDenied, OSError) as exc:  # OSError: the audit log, a full disk
                 st.error(str(exc))
             else:
                 if zipped:

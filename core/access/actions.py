@@ -2,7 +2,9 @@
 
 The pages call these instead of the registry and the job runner directly, so
 the check sits in the code path: a clinician's session that forged a click on
-a hidden button is refused here, and the refusal is recorded too.
+a hidden button is refused here, and the refusal is recorded too. A change is
+made only when the audit log can be written (audit_log.AuditLogError otherwise,
+raised before anything changes).
 """
 from __future__ import annotations
 
@@ -19,11 +21,16 @@ from core.training.settings import TrainSettings
 
 def _allowed(who: Identity, action: str, config: AccessConfig, **details) -> None:
     """Raise AccessDenied (and record the attempt) unless who may do action."""
+    path = audit_log.log_path(config.audit_log)
     try:
         who.require(action)
     except AccessDenied:
-        audit_log.append(audit_log.log_path(config.audit_log), who.who, "refused", wanted=action, **details)
+        try:
+            audit_log.append(path, who.who, "refused", wanted=action, **details)
+        except OSError:
+            pass  # the refusal stands whether or not the log can take it
         raise
+    audit_log.ensure_writable(path)
 
 
 def make_active(who: Identity, config: AccessConfig, path: str) -> None:

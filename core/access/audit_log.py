@@ -7,6 +7,10 @@ never rewritten or truncated by the app. A line that cannot be parsed (a
 disk that filled mid-write) is skipped when reading, never "repaired".
 The log lives at ``<runs folder>/audit.jsonl`` unless ``[access] audit_log``
 names another file.
+
+An action that must be recorded checks first that the log can be written (``ensure_writable``): a log that cannot
+take the record (a full disk, a read-only folder) refuses the action with ``AuditLogError`` before anything is
+changed, so nothing happens that the log does not hold.
 """
 from __future__ import annotations
 
@@ -19,6 +23,21 @@ from core.locations import runs_dir
 
 def log_path(configured: str | None = None) -> str:
     return configured or os.path.join(runs_dir(), "audit.jsonl")
+
+
+class AuditLogError(OSError):
+    """The audit log cannot be written; the message names the file and the reason, and says nothing was changed."""
+
+
+def ensure_writable(path: str) -> None:
+    """Open the log for appending (creating it and its folder) and close it; AuditLogError when that fails."""
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640))
+    except OSError as exc:
+        raise AuditLogError(f"the audit log {path} cannot be written ({exc.strerror or exc}), so nothing was "
+                            "changed; free space or fix its folder's permissions, or set [access] audit_log "
+                            "to a writable file") from exc
 
 
 def append(path: str, who: str, action: str, **details) -> dict:
@@ -35,12 +54,15 @@ def append(path: str, who: str, action: str, **details) -> dict:
 
 
 def read(path: str, last: int | None = None) -> list[dict]:
-    """The records, oldest first (only the last ``last`` when given); unparseable lines are skipped."""
+    """The records, oldest first (only the last ``last`` when given); unparseable lines are skipped. No file yet:
+    []. A log that cannot be read: AuditLogError, naming it and why."""
     try:
-        with open(path, encoding="utf-8") as fh:
+        with open(path, encoding="utf-8", errors="replace") as fh:
             lines = fh.readlines()
     except FileNotFoundError:
         return []
+    except OSError as exc:
+        raise AuditLogError(f"the audit log {path} cannot be read ({exc.strerror or exc})") from exc
     records = []
     for line in lines:
         try:

@@ -2,6 +2,7 @@
 
 Only roles allowed to segment may pull or store. Each pull and store (and each refusal) is one audit record
 naming the study by its Study Instance UID and the objects by their SOP Instance UIDs, never the patient.
+Nothing is pulled or sent while the audit log cannot be written (audit_log.AuditLogError).
 """
 from __future__ import annotations
 
@@ -13,11 +14,16 @@ from core.pacs.dicomweb import Pacs, PacsError
 
 
 def _allowed(who: Identity, config: AccessConfig, action: str, study_uid: str) -> None:
+    path = audit_log.log_path(config.audit_log)
     try:
         who.require(SEGMENT)
     except AccessDenied:
-        audit_log.append(audit_log.log_path(config.audit_log), who.who, "refused", wanted=action, study=study_uid)
+        try:
+            audit_log.append(path, who.who, "refused", wanted=action, study=study_uid)
+        except OSError:
+            pass  # the refusal stands whether or not the log can take it
         raise
+    audit_log.ensure_writable(path)
 
 
 def pull(who: Identity, config: AccessConfig, pacs: Pacs, study_uid: str) -> list[tuple[str, bytes]]:

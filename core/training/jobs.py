@@ -25,6 +25,9 @@ class JobError(RuntimeError):
     """A job cannot be started or controlled; the message says why."""
 
 
+DIED = "the training process ended unexpectedly (killed or crashed); see train.log"
+
+
 def _lock_path() -> str:
     return os.path.join(runs_dir(), "train.lock")
 
@@ -80,9 +83,11 @@ def _finish_dead_run(run_dir: str | None) -> None:
     run = RunFolder(run_dir)
     st = run.read_status()
     if st.get("state") not in FINAL_STATES:
-        st.update(state=FAILED, message=st.get("message") or "the training process ended unexpectedly "
-                  "(killed or crashed); see train.log", updated_at=time.time())
-        write_json_atomic(run.status, st)
+        st.update(state=FAILED, message=st.get("message") or DIED, updated_at=time.time())
+        try:
+            write_json_atomic(run.status, st)
+        except OSError:
+            pass  # a full disk: run_info reports the run as failed all the same, from the dead process
 
 
 def train_command(settings: TrainSettings, resume: bool = False) -> list[str]:
@@ -181,6 +186,8 @@ def run_info(run_dir: str) -> RunInfo:
     state = st.get("state", "unknown")
     if not running and state not in FINAL_STATES:
         state = FAILED if st else "unknown"
+        if st:  # its process is gone without saying why (and its folder could not take the word)
+            st = {**st, "message": st.get("message") or DIED}
     return RunInfo(run.path, os.path.basename(run.path), st, state, running, os.path.isfile(run.model))
 
 

@@ -75,3 +75,20 @@ def test_the_configured_audit_log_is_used(two_models, tmp_path):
     config = access_config({**SECRETS, "access": {**SECRETS["access"], "audit_log": path}})
     actions.make_active(who("alice@h.org"), config, other)
     assert audit_log.read(path)[0]["action"] == "activate_model" and audit_log.read(audit_log.log_path()) == []
+
+
+def test_an_unwritable_audit_log_refuses_every_change_before_anything_changes(two_models, tmp_path):
+    default, other = two_models
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the log's folder should be")  # deterministic, even for root
+    config = access_config({**SECRETS, "access": {**SECRETS["access"], "audit_log": str(blocker / "audit.jsonl")}})
+    alice = who("alice@h.org")
+    with pytest.raises(audit_log.AuditLogError, match="cannot be written .*nothing was changed"):
+        actions.make_active(alice, config, other)
+    with pytest.raises(audit_log.AuditLogError):
+        actions.delete_model(alice, config, other)
+    with pytest.raises(audit_log.AuditLogError):
+        actions.start_training(alice, config, TrainSettings(data="/data/busi"))
+    assert registry.active_model_path() == default and os.path.exists(other) and jobs.current_job() is None
+    with pytest.raises(AccessDenied):  # a refusal stands though the log cannot take it
+        actions.make_active(who("carol@h.org"), config, other)
