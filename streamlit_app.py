@@ -9,8 +9,10 @@ from core.access.roles import TRAIN
 from core.cards.modelcard import BUSBRA_CITATION, CITATION, headline_rows, known_limits, read_card
 from core.cards.registry import active_model_path
 from pages._access_ui import access_or_stop, account_ui, identity
+from pages._streamlit_compat import free_closed_sessions
 
 st.set_page_config(page_title="BUSI lesion segmentation", page_icon="🩺", layout="wide")
+free_closed_sessions()  # a closed tab's images and results leave the server's memory (pages/_streamlit_compat.py)
 
 
 def home() -> None:

@@ -111,6 +111,27 @@ class RssSampler:
         return max((r for _, p, r in self.samples if p == phase), default=float("nan"))
 
 
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU seconds used: by process pid (user + system), or by the whole machine (every core, /proc/stat)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    if pid is not None:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+    cpu = open("/proc/stat").readline().split()[1:]
+    return (sum(int(v) for v in cpu) - int(cpu[3]) - int(cpu[4])) / tick  # all but idle and iowait
+
+
+def chromium_cpu_seconds() -> float:
+    total = 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if "chromium" in open(f"/proc/{pid}/cmdline").read():
+                total += cpu_seconds(int(pid))
+        except (OSError, IndexError):
+            pass  # a process that ended meanwhile
+    return total
+
+
 def sample_images() -> list[tuple[str, str]]:
     """(name, base64 bytes) of the shipped sample images (never trained on), masks left out."""
     paths = sorted(p for p in glob.glob(os.path.join(ROOT, "samples", "busi", "*", "*.png")) if "_mask" not in p)
@@ -196,8 +217,11 @@ async def bench(levels: list[int], k: int, rounds: int, settle_s: float, steps: 
             for n in levels:
                 rss.phase = f"N={n}"
                 t0 = time.time()
+                cpu0 = (cpu_seconds(proc.pid), chromium_cpu_seconds(), cpu_seconds(os.getpid()), cpu_seconds())
                 res = await run_level(browser, url, n, images, k, rounds, steps)
+                cpu1 = (cpu_seconds(proc.pid), chromium_cpu_seconds(), cpu_seconds(os.getpid()), cpu_seconds())
                 busy_s = time.time() - t0
+                server_cpu, chromium_cpu, bench_cpu, machine_cpu = (b - a for a, b in zip(cpu0, cpu1))
                 rss.phase = f"N={n} settle"
                 await asyncio.sleep(settle_s)
                 after = rss.rss_mb()
@@ -209,7 +233,11 @@ async def bench(levels: list[int], k: int, rounds: int, settle_s: float, steps: 
                        "drop_max_s": max(drops, default=None), "threshold_steps": len(steps_s),
                        "threshold_p95_s": pct(steps_s, 95), "threshold_p50_s": pct(steps_s, 50),
                        "peak_rss_mb": rss.peak(f"N={n}"), "rss_after_settle_mb": after,
-                       "over_warm_mb": after - warm, "busy_s": busy_s}
+                       "over_warm_mb": after - warm, "busy_s": busy_s,
+                       # CPU seconds while the sessions ran, of os.cpu_count() * busy_s: what else on the machine
+                       # took (other_cpu_s) says whether a run's figures are its own
+                       "server_cpu_s": server_cpu, "chromium_cpu_s": chromium_cpu,
+                       "other_cpu_s": machine_cpu - server_cpu - chromium_cpu - bench_cpu}
                 out["levels"].append(lvl)
                 print(_line(lvl, k, settle_s), flush=True)
             await browser.close()
@@ -225,7 +253,9 @@ def _line(lvl: dict, k: int, settle_s: float) -> str:
             f"drop -> readout p50 {s(lvl['drop_p50_s'])}, p95 {s(lvl['drop_p95_s'])}, max {s(lvl['drop_max_s'])}; "
             f"threshold -> readout p95 {s(lvl['threshold_p95_s'])} ({lvl['threshold_steps']} steps); "
             f"exception/error boxes {len(lvl['problems'])}; server RSS peak {lvl['peak_rss_mb']:.0f} MB, "
-            f"{settle_s:.0f} s after close {lvl['rss_after_settle_mb']:.0f} MB ({lvl['over_warm_mb']:+.0f} MB vs warm)")
+            f"{settle_s:.0f} s after close {lvl['rss_after_settle_mb']:.0f} MB ({lvl['over_warm_mb']:+.0f} MB vs warm); "
+            f"CPU over {lvl['busy_s']:.0f} s: server {lvl['server_cpu_s']:.0f} s, Chromium {lvl['chromium_cpu_s']:.0f} s, "
+            f"other processes {lvl['other_cpu_s']:.0f} s")
 
 
 def main(argv=None) -> int:
