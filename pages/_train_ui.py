@@ -35,7 +35,9 @@ def dataset_ui() -> list[str]:
         text = st.text_area("Dataset folders, one per line (BUSI's or BUS-BRA's layout, or a folder holding both)",
                             key="data_path", placeholder="/data/Dataset_BUSI_with_GT\n/data/BUSBRA", height=80)
     else:
-        up = st.file_uploader("Dataset zip", type=["zip"], key="data_zip")
+        up = st.file_uploader("Dataset zip", type=["zip"], key="data_zip",
+                              help=f"Up to {st.get_option('server.maxUploadSize')} MB (the server's "
+                                   "maxUploadSize); a larger dataset goes in as a folder on the server.")
     # An extraction the user replaced, removed or switched away from is deleted at once.
     extracted = st.session_state.setdefault("extracted", {})
     forget_extractions(extracted, keep=up.file_id if up else None)

@@ -404,3 +404,16 @@ def test_a_cine_loop_gets_a_frame_slider_at_its_largest_lesion_and_the_readout_f
     assert _area(at) == areas[other]
     assert at.dataframe[0].value["frame"][0] == other + 1
     assert at.session_state["inference_count"] == 1  # moving through the loop never re-runs the network
+
+
+def test_the_uploaders_state_the_servers_upload_limit_from_its_config(isolated_dirs):
+    import tomllib
+
+    with open(os.path.join(ROOT, ".streamlit", "config.toml"), "rb") as fh:
+        limit = tomllib.load(fh)["server"]["maxUploadSize"]
+    assert limit == 1024  # a deliberate size, not Streamlit's default of 200: change both together
+    at = app("pages/segment.py")
+    assert at.file_uploader(key="uploads").help.startswith(f"Up to {limit} MB a file (the server's maxUploadSize)")
+    at = app("pages/train.py")
+    at.radio(key="source").set_value("Upload a zip (BUSI, BUS-BRA or both)").run()
+    assert at.file_uploader(key="data_zip").help.startswith(f"Up to {limit} MB (the server's maxUploadSize)")
