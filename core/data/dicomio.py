@@ -86,6 +86,8 @@ def decode_dicom_frames(data: bytes, name: str, max_pixels: int, to_uint8, rgb_t
         ds = pydicom.dcmread(io.BytesIO(data), force=True)
     except Exception as exc:
         raise error(f"{name}: not a readable DICOM file ({type(exc).__name__}: {exc}).") from exc
+    if not any(tag in ds for tag in ("SOPClassUID", "Rows", "PixelData", "Modality")):
+        raise error(f"{name}: not a readable DICOM file (it holds none of the elements a DICOM image has).")
     if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
         raise error(f"{name}: the DICOM file holds no image (no pixel data); it may be a report or a "
                     "segmentation. Choose the ultrasound image itself.")
@@ -96,7 +98,8 @@ def decode_dicom_frames(data: bytes, name: str, max_pixels: int, to_uint8, rgb_t
         raise error(f"{name}: the DICOM image has no valid Rows and Columns.") from exc
     n = number_of_frames(ds)
     if rows * cols > max_pixels:
-        raise error(f"{name}: {cols}×{rows} pixels is larger than the {max_pixels:,}-pixel limit")
+        raise error(f"{name}: {cols}×{rows} pixels is larger than the {max_pixels:,}-pixel limit. "
+                    "Export a smaller image.")
     if n > MAX_FRAMES:
         raise error(f"{name}: {n} frames is more than the {MAX_FRAMES}-frame limit; export a shorter loop.")
     frames = np.empty((n, rows, cols), np.uint8)

@@ -78,12 +78,13 @@ def _to_uint8(arr: np.ndarray, notes: list[str]) -> np.ndarray:
     """Scale any numeric array into 0..255 without losing its contrast."""
     if arr.dtype == np.uint8:
         return arr
+    kind = str(arr.dtype)  # what the file held, for the note (uint16, int32, float32, ...)
     arr = arr.astype(np.float64)
     finite = np.isfinite(arr)
     if not finite.any():
         raise ImageReadError("has no finite pixel values")
     lo, hi = float(arr[finite].min()), float(arr[finite].max())
-    notes.append(f"{arr.dtype} pixel values {lo:g}..{hi:g} rescaled to 0..255")
+    notes.append(f"{kind} pixel values {lo:g}..{hi:g} rescaled to 0..255")
     if hi <= lo:
         return np.zeros(arr.shape, np.uint8)
     out = (np.where(finite, arr, lo) - lo) * (255.0 / (hi - lo))
@@ -193,7 +194,10 @@ def decode_image(data: bytes, name: str = "image") -> DecodedImage:
                 if w == 0 or h == 0:
                     raise ImageReadError(f"{name}: the image has no pixels.")
                 img.load()
-                gray, colour = _pil_to_gray(img, notes)
+                try:
+                    gray, colour = _pil_to_gray(img, notes)
+                except ImageReadError as exc:  # _to_uint8's reason, said about this file
+                    raise ImageReadError(f"{name}: the image {exc}. Export it again.") from exc
     except ImageReadError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -210,13 +214,20 @@ def decode_image(data: bytes, name: str = "image") -> DecodedImage:
     return DecodedImage(name, np.ascontiguousarray(gray), None, notes, colour)
 
 
+def display_name(name: str) -> str:
+    """A file name as text any page or report can show: bytes of a name that is not UTF-8 (which Python keeps as
+    lone surrogates, and which Streamlit cannot send to the browser) become U+FFFD. Opening the file still needs
+    the name as it is."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _read_bytes(path: str | os.PathLike) -> tuple[bytes, str]:
     path = os.fspath(path)
     try:
         with open(path, "rb") as fh:
-            return fh.read(), os.path.basename(path)
+            return fh.read(), display_name(os.path.basename(path))
     except OSError as exc:
-        raise ImageReadError(f"{os.path.basename(path)}: cannot be opened ({exc.strerror}).") from exc
+        raise ImageReadError(f"{display_name(os.path.basename(path))}: cannot be opened ({exc.strerror}).") from exc
 
 
 def read_image_file(path: str | os.PathLike) -> DecodedImage:
@@ -245,6 +256,8 @@ def decode_mask(data: bytes, name: str = "mask") -> np.ndarray:
             arr = np.asarray(img)
     except ImageReadError:
         raise
+    except UnidentifiedImageError as exc:  # Pillow's words name an in-memory buffer, not the file: say it plainly
+        raise ImageReadError(f"{name}: not a readable mask image (not a PNG, JPEG, BMP or TIFF file).") from exc
     except Exception as exc:
         raise ImageReadError(f"{name}: not a readable mask image ({exc}).") from exc
     if mode in ("RGBA", "LA"):

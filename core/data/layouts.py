@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.data.imageio import IMAGE_EXTENSIONS, ImageReadError, read_image_file, read_mask_file
+from core.data.imageio import IMAGE_EXTENSIONS, ImageReadError, display_name, read_image_file, read_mask_file
 
 CLASSES = ("benign", "malignant", "normal")
 # malignancy label per class; normal images carry no malignancy label
@@ -266,7 +266,7 @@ def scan_busi(path: str) -> Dataset:
             if not os.path.isfile(full) or name.startswith("."):
                 continue
             if ext.lower() not in IMAGE_EXTENSIONS:
-                problems.append(f"{label}/{name}: not an image file, skipped")
+                problems.append(f"{label}/{display_name(name)}: not an image file, skipped")
                 continue
             m = MASK_RE.match(stem)
             if m:
@@ -276,13 +276,14 @@ def scan_busi(path: str) -> Dataset:
         for stem, img_path in sorted(images.items()):
             mask_files = [p for _, p in sorted(masks.pop(stem, []))]
             if not mask_files:
-                problems.append(f"{label}/{os.path.basename(img_path)}: no mask file beside it, skipped")
+                problems.append(f"{label}/{display_name(os.path.basename(img_path))}: no mask file beside it, skipped")
                 continue
-            cases.append(Case(f"{label}/{stem}", label, img_path, mask_files))
+            # the key is shown on pages and written to manifests: text, even when the file's name is not UTF-8
+            cases.append(Case(f"{label}/{display_name(stem)}", label, img_path, mask_files))
         for _stem, lst in sorted(masks.items()):
             for _, p in lst:
-                extra_masks.append(f"{label}/{os.path.basename(p)}")
-                problems.append(f"{label}/{os.path.basename(p)}: mask without an image, skipped")
+                extra_masks.append(f"{label}/{display_name(os.path.basename(p))}")
+                problems.append(f"{label}/{display_name(os.path.basename(p))}: mask without an image, skipped")
     if not cases:
         raise DatasetError(f"{root} holds no image with a mask. Check that the masks are named 'name_mask.png'.")
     return Dataset(root, cases, problems, extra_masks)
