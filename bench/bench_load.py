@@ -111,12 +111,13 @@ class RssSampler:
         return max((r for _, p, r in self.samples if p == phase), default=float("nan"))
 
 
-def cpu_seconds(pid: int | None = None) -> float:
-    """CPU seconds used: by process pid (user + system), or by the whole machine (every core, /proc/stat)."""
+def cpu_seconds(pid: int | None = None, children: bool = False) -> float:
+    """CPU seconds used: by process pid (user + system; with children, also by its children that have ended), or
+    by the whole machine (every core, /proc/stat)."""
     tick = os.sysconf("SC_CLK_TCK")
     if pid is not None:
         fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / tick
+        return sum(int(v) for v in fields[11:15 if children else 13]) / tick
     cpu = open("/proc/stat").readline().split()[1:]
     return (sum(int(v) for v in cpu) - int(cpu[3]) - int(cpu[4])) / tick  # all but idle and iowait
 
@@ -126,7 +127,7 @@ def chromium_cpu_seconds() -> float:
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             if "chromium" in open(f"/proc/{pid}/cmdline").read():
-                total += cpu_seconds(int(pid))
+                total += cpu_seconds(int(pid), children=True)  # a closed page's renderer counts in its parent
         except (OSError, IndexError):
             pass  # a process that ended meanwhile
     return total
@@ -209,7 +210,7 @@ async def bench(levels: list[int], k: int, rounds: int, settle_s: float, steps: 
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             rss.phase = "warm-up"
-            await run_level(browser, url, 1, images, k, 1, 0)  # loads the model and the page's modules
+            await run_level(browser, url, 1, images, k, 1, steps)  # loads the model and every module a drop uses
             await asyncio.sleep(settle_s)
             warm = rss.rss_mb()
             out["warm_rss_mb"] = warm

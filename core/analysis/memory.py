@@ -7,8 +7,9 @@ calling ``on_evict`` so the page drops that image's edits as well. Analyses in u
 they are never evicted to make room for one another; an upload that does not fit beside them is refused, and the
 page says so (``fits``), so one session can never hold more than its budget however many files arrive.
 
-``release_unused_memory`` hands freed heap pages back to the operating system (glibc keeps them otherwise, so a
-server's resident size would not fall after sessions close); a cache calls it when it is garbage collected.
+``release_unused_memory`` hands freed heap pages back to the operating system (glibc, and Arrow's memory pool, keep
+them otherwise, so a server's resident size would not fall after sessions close); a cache calls it when it is
+garbage collected.
 Sizes are the arrays' own ``nbytes``: what the numbers cost, not Python's per-object overhead.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ import ctypes
 import ctypes.util
 import gc
 import os
+import sys
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
@@ -166,6 +168,9 @@ def release_unused_memory() -> bool:
     at its peak, though the memory is free to reuse."""
     global _LIBC
     gc.collect()
+    arrow = sys.modules.get("pyarrow")  # tables a page showed (st.dataframe) leave freed blocks in Arrow's own pool
+    if arrow is not None:
+        arrow.default_memory_pool().release_unused()
     if _LIBC is None:
         name = ctypes.util.find_library("c")
         try:
