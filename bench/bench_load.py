@@ -73,6 +73,8 @@ WATCH_AREA = """(a0) => {
     window.addEventListener('keydown', () => { window.__pressed = window.__pressed || performance.now(); }, true);
 }"""
 
+IDLE = """() => !document.querySelector('[data-testid="stStatusWidget"]')"""  # no script run in progress
+
 PROBLEMS = """() => [...document.querySelectorAll('[data-testid="stException"], [data-testid="stAlertContentError"]')]
                  .map(e => e.innerText.slice(0, 200))"""
 
@@ -84,6 +86,7 @@ class RssSampler:
         self.pid, self.every_s = pid, every_s
         self.samples: list[tuple[float, str, float]] = []
         self.phase = "start"
+        self.chromium = ChromiumCpu()
         self._stop = threading.Event()
         self._t0 = time.time()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -98,6 +101,7 @@ class RssSampler:
     def _run(self) -> None:
         while not self._stop.wait(self.every_s):
             self.samples.append((time.time() - self._t0, self.phase, self.rss_mb()))
+            self.chromium.sample()
 
     def __enter__(self):
         self._thread.start()
@@ -111,26 +115,36 @@ class RssSampler:
         return max((r for _, p, r in self.samples if p == phase), default=float("nan"))
 
 
-def cpu_seconds(pid: int | None = None, children: bool = False) -> float:
-    """CPU seconds used: by process pid (user + system; with children, also by its children that have ended), or
-    by the whole machine (every core, /proc/stat)."""
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU seconds used: by process pid (user + system), or by the whole machine (every core, /proc/stat)."""
     tick = os.sysconf("SC_CLK_TCK")
     if pid is not None:
         fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-        return sum(int(v) for v in fields[11:15 if children else 13]) / tick
+        return (int(fields[11]) + int(fields[12])) / tick
     cpu = open("/proc/stat").readline().split()[1:]
     return (sum(int(v) for v in cpu) - int(cpu[3]) - int(cpu[4])) / tick  # all but idle and iowait
 
 
-def chromium_cpu_seconds() -> float:
-    total = 0.0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if "chromium" in open(f"/proc/{pid}/cmdline").read():
-                total += cpu_seconds(int(pid), children=True)  # a closed page's renderer counts in its parent
-        except (OSError, IndexError):
-            pass  # a process that ended meanwhile
-    return total
+class ChromiumCpu:
+    """CPU seconds Chromium's processes used, summed over every process seen: renderers come and go with the
+    sessions, so each process's time is sampled (``sample``, every 0.25 s by RssSampler) and its growth added up;
+    a process loses only what it used after its last sample."""
+
+    def __init__(self):
+        self.seen: dict[int, float] = {}
+        self.total = 0.0
+
+    def sample(self) -> float:
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                if "chromium" not in open(f"/proc/{pid}/cmdline").read():
+                    continue
+                now = cpu_seconds(int(pid))
+            except (OSError, IndexError):
+                continue  # a process that ended meanwhile
+            self.total += max(0.0, now - self.seen.get(int(pid), now if not self.seen else 0.0))
+            self.seen[int(pid)] = now
+        return self.total
 
 
 def sample_images() -> list[tuple[str, str]]:
@@ -143,6 +157,12 @@ def sample_images() -> list[tuple[str, str]]:
     return out
 
 
+# --no-animations (a diagnostic, not the bar's conditions): every CSS animation and transition off in the pages, to
+# see how much of the time is the browsers animating on the server's two cores
+NO_ANIMATIONS = "*, *::before, *::after { animation: none !important; transition: none !important; }"
+ANIMATIONS_OFF = False
+
+
 async def one_session(browser, url: str, files: list[tuple[str, str]], start: asyncio.Barrier, steps: int) -> dict:
     """Open the Segment page, wait at ``start`` for the other sessions, drop ``files`` at once, time the readout, then step the
     threshold ``steps`` times. Returns {"drop_s", "threshold_s", "problems", "lost"}."""
@@ -153,6 +173,13 @@ async def one_session(browser, url: str, files: list[tuple[str, str]], start: as
         await page.goto(url + "/segment")
         zone = page.locator('[data-testid="stFileUploaderDropzone"]')
         await zone.wait_for(timeout=TIMEOUT_MS)
+        # a clinician drops onto a page that has finished loading: its scripts, fonts and first run done, so the
+        # drop is not timed against four page loads still running on the same two cores
+        await page.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
+        await page.wait_for_function(IDLE, timeout=TIMEOUT_MS)
+        await page.wait_for_timeout(1000)
+        if ANIMATIONS_OFF:
+            await page.add_style_tag(content=NO_ANIMATIONS)
         await page.evaluate(WATCH_READOUT, len(files))
         dt = await page.evaluate_handle(DROP_FILES, [[[b64, name] for name, b64 in files]])
         try:
@@ -218,9 +245,9 @@ async def bench(levels: list[int], k: int, rounds: int, settle_s: float, steps: 
             for n in levels:
                 rss.phase = f"N={n}"
                 t0 = time.time()
-                cpu0 = (cpu_seconds(proc.pid), chromium_cpu_seconds(), cpu_seconds(os.getpid()), cpu_seconds())
+                cpu0 = (cpu_seconds(proc.pid), rss.chromium.total, cpu_seconds(os.getpid()), cpu_seconds())
                 res = await run_level(browser, url, n, images, k, rounds, steps)
-                cpu1 = (cpu_seconds(proc.pid), chromium_cpu_seconds(), cpu_seconds(os.getpid()), cpu_seconds())
+                cpu1 = (cpu_seconds(proc.pid), rss.chromium.total, cpu_seconds(os.getpid()), cpu_seconds())
                 busy_s = time.time() - t0
                 server_cpu, chromium_cpu, bench_cpu, machine_cpu = (b - a for a, b in zip(cpu0, cpu1))
                 rss.phase = f"N={n} settle"
@@ -266,8 +293,11 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=3, help="fresh sessions per N, one after another")
     ap.add_argument("--settle", type=float, default=45.0, help="seconds after the sessions close to read RSS")
     ap.add_argument("--steps", type=int, default=3, help="threshold steps per session after its readout (0-3)")
+    ap.add_argument("--no-animations", action="store_true", help="diagnostic: CSS animations off in the pages")
     ap.add_argument("--json")
     a = ap.parse_args(argv)
+    global ANIMATIONS_OFF
+    ANIMATIONS_OFF = a.no_animations
     out = asyncio.run(bench(a.sessions, a.images, a.rounds, a.settle, a.steps))
     print("server RSS over time (s, phase, MB), every 5 s:")
     print("  " + "; ".join(f"{t:.0f} {ph} {r}" for t, ph, r in out["rss_timeline"]))
