@@ -34,6 +34,7 @@ WEIGHTS = os.path.join(PROJECT_ROOT, "weights")
 ENCODER = os.path.join(WEIGHTS, "litemedsam_encoder.onnx")
 DECODER = os.path.join(WEIGHTS, "litemedsam_decoder.onnx")
 CARD = os.path.join(WEIGHTS, "litemedsam.card.md")
+MIN_LESION_PX = 10  # a connected region smaller than this is a stray pixel or speck, not a lesion to prompt with
 CACHE_IMAGES = 8  # embeddings kept (1 MB each): the images a clinician flips between
 
 
@@ -86,7 +87,7 @@ def check_box(box, shape: tuple[int, int]) -> np.ndarray:
         raise BoxPromptError(f"the box ({x0:g}, {y0:g}, {x1:g}, {y1:g}) lies outside the {w}×{h} image")
     x0, x1 = np.clip([x0, x1], 0, w - 1)
     y0, y1 = np.clip([y0, y1], 0, h - 1)
-    if x1 - x0 < 1 or y1 - y0 < 1:
+    if x1 <= x0 or y1 <= y0:
         raise BoxPromptError(f"the box ({x0:g}, {y0:g}, {x1:g}, {y1:g}) has no width or height inside the image")
     return np.array([x0, y0, x1, y1], np.float32)
 
@@ -211,8 +212,10 @@ def lesion_boxes(mask: np.ndarray, largest_only: bool = False, min_px: int = 1) 
 
 def refine(segmenter: BoxSegmenter, gray: np.ndarray, mask: np.ndarray, largest_only: bool = False) -> np.ndarray:
     """The U-Net's mask redrawn by LiteMedSAM: each connected lesion's tight box (or only the largest's) prompts
-    LiteMedSAM, and the result is the union of its masks. An empty mask stays empty (nothing to prompt with)."""
+    LiteMedSAM, and the result is the union of its masks. Regions under MIN_LESION_PX and boxes one pixel thin
+    are left out; an empty mask stays empty (nothing to prompt with)."""
     out = np.zeros(np.asarray(mask).shape, bool)
-    for box in lesion_boxes(mask, largest_only):
-        out |= segmenter.segment(gray, box).mask
+    for x0, y0, x1, y1 in lesion_boxes(mask, largest_only, MIN_LESION_PX):
+        if x1 > x0 and y1 > y0:
+            out |= segmenter.segment(gray, (x0, y0, x1, y1)).mask
     return out

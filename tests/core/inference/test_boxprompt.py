@@ -109,7 +109,7 @@ def test_box_is_scaled_with_the_image_and_the_mask_comes_back_at_the_original_si
 def test_check_box_orders_clips_and_refuses():
     np.testing.assert_array_equal(bp.check_box((50, 40, 10, 5), (60, 80)), [10, 5, 50, 40])
     np.testing.assert_array_equal(bp.check_box((-5, -5, 200, 30), (60, 80)), [0, 0, 79, 30])
-    for bad in [(100, 10, 120, 20), (-20, -20, -1, -1), (10, 10, 10, 30), ("a", 1, 2, 3), (1, 2, 3)]:
+    for bad in [(100, 10, 120, 20), (-20, -20, -1, -1), (10, 10, 10, 30), (5, 5, 5, 5), ("a", 1, 2, 3), (1, 2, 3)]:
         with pytest.raises(bp.BoxPromptError):
             bp.check_box(bad, (60, 80))
 
@@ -128,6 +128,7 @@ def test_refine_prompts_each_lesion_and_keeps_an_empty_mask_empty():
     gray = np.full((100, 200), 80, np.uint8)
     m = np.zeros((100, 200), bool)
     m[5:10, 5:10] = m[60:70, 150:160] = True
+    m[90, 10:30] = m[0, 199] = True  # a one-pixel-thin line and a stray pixel: nothing to prompt with
     out = bp.refine(seg, gray, m)
     assert seg._decoder.runs == 2 and out.sum() == 5000
     assert not bp.refine(seg, gray, np.zeros((100, 200), bool)).any() and seg._decoder.runs == 2
