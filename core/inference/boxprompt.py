@@ -175,6 +175,12 @@ class BoxSegmenter:
             self._cache.popitem(last=False)
         return emb, prep, (time.perf_counter() - t0) * 1000.0
 
+    def precompute(self, gray: np.ndarray) -> None:
+        """Encode an image now (into the cache), e.g. in a background thread while the clinician aims a box."""
+        with self._lock:
+            self._load()
+            self.embedding(gray)
+
     def warm_up(self) -> None:
         """Load the sessions and run each once, so the first box the clinician draws is not the slow one."""
         self.segment(np.zeros((SIDE, SIDE), np.uint8), (10, 10, 100, 100))
