@@ -39,8 +39,8 @@ def box_segmenter() -> BoxSegmenter:
 
 
 def prepare_box_tool(a: an.Analysis) -> None:
-    """Start encoding this image in the background as soon as the Box tool is chosen, so the box the clinician then
-    draws runs only the decoder (the encoder takes most of a second on two cores)."""
+    """Start encoding this image in the background (loading LiteMedSAM first, once), so a box the clinician draws
+    later runs only the decoder (the encoder takes most of a second on two cores). Cheap when already cached."""
     seg = box_segmenter()
     if BoxSegmenter.available():
         threading.Thread(target=seg.precompute, args=(a.image.gray,), name="litemedsam-encode", daemon=True).start()
@@ -158,13 +158,15 @@ def edit_ui(a: an.Analysis, v: an.View, opacity: float) -> None:
     c[3].button("Reset to the model's mask", key="edit_reset", on_click=_reset, args=(key,),
                 disabled=not (e and (e.edited or e.prompts)) and key not in st.session_state.get(PROPOSALS, {}))
     st.caption(HOW)
+    # encode the image for LiteMedSAM in the background as soon as editing is on (whichever tool), so a box drawn
+    # later runs only the decoder; not at the drop, where it would slow the first readout
+    prepare_box_tool(a)
     if tool == BOX:
         if not BoxSegmenter.available():
             st.warning("LiteMedSAM's files (weights/litemedsam_*.onnx) are missing: restore them with "
                        "`git checkout weights/`. The other tools work without them.")
         else:
             st.caption(BOX_HOW)
-            prepare_box_tool(a)
         if st.session_state.get(BOX_MESSAGE):
             st.warning(st.session_state[BOX_MESSAGE])
     proposal = st.session_state.get(PROPOSALS, {}).get(key)
