@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.training.negatives import CROP_PREFIX
 from core.training.run import RunFolder
 from core.training.settings import TrainSettings
 
@@ -23,6 +24,20 @@ class Arrays:
     # (N,) relative chance of each image being drawn (dataset weights); None: each image once per epoch
     draw_weight: np.ndarray | None = None
 
+
+
+def draw_weights(keys: list[str], dataset_of: dict[str, str], dataset_weights: dict[str, float] | None,
+                 crop_weight: float = 1.0) -> np.ndarray | None:
+    """Each fitted image's relative chance of being drawn: its dataset's weight (1 when not named) times
+    ``crop_weight`` for a lesion-free crop (key ``crop:...``). None when every weight is 1: each image is then
+    drawn once per epoch, without replacement."""
+    if not dataset_weights and crop_weight == 1.0:
+        return None
+    if crop_weight <= 0:
+        raise ValueError(f"the crop weight must be above 0, not {crop_weight}")
+    w = np.array([(dataset_weights or {}).get(dataset_of[k], 1.0) * (crop_weight if k.startswith(CROP_PREFIX) else 1.0)
+                  for k in keys], np.float64)
+    return None if np.all(w == 1.0) else w
 
 
 def prepare_data(settings: TrainSettings, run: RunFolder, log=print):
@@ -104,13 +119,17 @@ def prepare_data(settings: TrainSettings, run: RunFolder, log=print):
     out = {name: arrays(v) for name, v in split.items()}
     # what the network fits: the train split, or train and val together for a final refit
     out["fit"] = arrays(split["train"] + split["val"]) if settings.fit_on == "train+val" else out["train"]
-    if settings.dataset_weights:
-        fit = out["fit"]
-        fit.draw_weight = np.array([settings.dataset_weights.get(dataset_of[k], 1.0) for k in fit.keys], np.float64)
+    fit = out["fit"]
+    fit.draw_weight = draw_weights(fit.keys, dataset_of, settings.dataset_weights,
+                                   settings.negative_crop_weight if settings.negative_crops else 1.0)
+    if fit.draw_weight is not None:
+        groups = sorted(set(dataset_of[k] for k in fit.keys))
         shares = {d: float(fit.draw_weight[[dataset_of[k] == d for k in fit.keys]].sum() / fit.draw_weight.sum())
-                  for d in sorted(set(dataset_of[k] for k in fit.keys))}
-        log("dataset weights " + ", ".join(f"{d} {settings.dataset_weights.get(d, 1.0):g}" for d in shares)
-            + ": share of each epoch's draws " + ", ".join(f"{d} {v:.0%}" for d, v in shares.items()))
+                  for d in groups}
+        crop_share = float(fit.draw_weight[[k.startswith(CROP_PREFIX) for k in fit.keys]].sum()
+                           / fit.draw_weight.sum())
+        log("share of each epoch's draws: " + ", ".join(f"{d} {v:.0%}" for d, v in shares.items())
+            + (f"; lesion-free crops {crop_share:.0%}" if settings.negative_crops else ""))
     loaded_split = {name: [by_key[k] for k in v] for name, v in split.items()}
     return out, loaded_split, report
 

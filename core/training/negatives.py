@@ -18,6 +18,8 @@ MARGIN = 0.04
 # Smaller crops are mostly speckle at the network's input size, and resizing them would blow speckle up into
 # structures the network never sees in a real frame.
 MIN_SIDE = 0.30
+# the key prefix that marks a crop (core.training.dataprep draws crops by their own weight)
+CROP_PREFIX = "crop:"
 
 
 def lesion_free_box(mask: np.ndarray, margin: float = MARGIN, min_side: float = MIN_SIDE):
@@ -49,7 +51,7 @@ def lesion_free_crops(loaded: list, margin: float = MARGIN, min_side: float = MI
         if box is None:
             continue
         y0, y1, x0, x1 = box
-        case = replace(lc.case, key=f"crop:{lc.case.key}", label="normal", mask_paths=[],
+        case = replace(lc.case, key=f"{CROP_PREFIX}{lc.case.key}", label="normal", mask_paths=[],
                        meta={**lc.case.meta, "crop_of": lc.case.key})
         out.append(replace(lc, case=case, gray=np.ascontiguousarray(lc.gray[y0:y1, x0:x1]),
                            mask=np.zeros((y1 - y0, x1 - x0), bool)))

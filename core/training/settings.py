@@ -68,6 +68,9 @@ class TrainSettings:
     cleanup_data: bool = False
     # add lesion-free crops of train and validation lesion images as normal examples (core.training.negatives)
     negative_crops: bool = False
+    # how often a crop is drawn relative to a real image (with negative_crops): 0.5 makes crops about a third of
+    # each epoch's draws when there is one crop per lesion image, so lesion images are not crowded out
+    negative_crop_weight: float = 1.0
     # leave these scanners out altogether (Case.device), for leave-one-scanner-out figures (tools.leave_one_out)
     exclude_devices: list[str] = field(default_factory=list)
     # How often each dataset's images are drawn, relative to the others, per image: {"busi": 1.5} draws a BUSI
@@ -96,7 +99,8 @@ VALUE_FLAGS = {"out": "--out", "epochs": "--epochs", "image_size": "--image-size
                "augment_strength": "--augment", "seed": "--seed", "init_weights": "--init-weights",
                "split_from": "--split-from", "max_cases": "--max-cases", "name": "--name",
                "lr_schedule": "--lr-schedule", "fit_on": "--fit-on", "fixed_threshold": "--fixed-threshold",
-               "compare_with": "--compare-with", "workers": "--workers"}
+               "compare_with": "--compare-with", "workers": "--workers",
+               "negative_crop_weight": "--negative-crop-weight"}
 # on/off settings: field -> (flag, the value the flag sets)
 SWITCH_FLAGS = {"augment": ("--no-augment", False), "cleanup_data": ("--cleanup-data", True),
                 "negative_crops": ("--negative-crops", True)}
@@ -179,6 +183,8 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
                     help="delete DATA after decoding (only a temporary folder made from an uploaded zip)")
     ap.add_argument("--negative-crops", action="store_true",
                     help="add lesion-free crops of train and validation lesion images as normal examples")
+    ap.add_argument("--negative-crop-weight", type=float, default=default("negative_crop_weight"),
+                    help="how often a crop is drawn relative to a real image (with --negative-crops)")
     ap.add_argument("--exclude-device", action="append", default=[], metavar="DEVICE",
                     help="leave out every image of this scanner (as the layout names it, e.g. 'Toshiba Aplio 300')")
     ap.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.keras")
@@ -201,7 +207,8 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
                       augment=not a.no_augment, augment_strength=a.augment, seed=a.seed,
                       dataset_weights=dataset_weights or None, init_weights=a.init_weights, split_from=a.split_from,
                       max_cases=a.max_cases, name=a.name, compare_with=a.compare_with, cleanup_data=a.cleanup_data,
-                      negative_crops=a.negative_crops, exclude_devices=a.exclude_device,
+                      negative_crops=a.negative_crops, negative_crop_weight=a.negative_crop_weight,
+                      exclude_devices=a.exclude_device,
                       lr_schedule=a.lr_schedule, fit_on=a.fit_on, fixed_threshold=a.fixed_threshold,
                       workers=a.workers, extra={"argv": list(argv if argv is not None else sys.argv[1:])})
     return s, a.resume

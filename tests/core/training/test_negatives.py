@@ -70,3 +70,18 @@ def test_an_artefact_that_yields_nan_is_skipped(monkeypatch):
     monkeypatch.setattr(DepthAttenuation, "apply", lambda self, img, **k: np.full_like(img, np.nan))
     x = np.random.default_rng(0).random((24, 24)).astype(np.float32)
     assert np.isfinite(ultrasound_artefacts(x, np.random.default_rng(0), 1.0)).all()
+
+
+def test_crops_are_drawn_by_their_own_weight_times_their_datasets():
+    from core.training.dataprep import draw_weights
+
+    keys = ["busi/a", "busbra/b", "crop:busi/a", "crop:busbra/b"]
+    dataset_of = {"busi/a": "busi", "busbra/b": "busbra", "crop:busi/a": "busi", "crop:busbra/b": "busbra"}
+    assert draw_weights(keys, dataset_of, None, 1.0) is None  # every image once per epoch
+    assert draw_weights(keys, dataset_of, {"busi": 1.0}, 1.0) is None
+    assert draw_weights(keys, dataset_of, None, 0.5).tolist() == [1.0, 1.0, 0.5, 0.5]
+    # busi 1.5 x crop 0.5 = 0.75
+    assert draw_weights(keys, dataset_of, {"busi": 1.5}, 0.5).tolist() == [1.5, 1.0, 0.75, 0.5]
+    # one crop per lesion image at weight 0.5: crops are a third of the draws
+    w = draw_weights(keys, dataset_of, None, 0.5)
+    assert w[2:].sum() / w.sum() == 1 / 3
