@@ -35,7 +35,7 @@ ENCODER = os.path.join(WEIGHTS, "litemedsam_encoder.onnx")
 DECODER = os.path.join(WEIGHTS, "litemedsam_decoder.onnx")
 CARD = os.path.join(WEIGHTS, "litemedsam.card.md")
 MIN_LESION_PX = 10  # a connected region smaller than this is a stray pixel or speck, not a lesion to prompt with
-CACHE_IMAGES = 8  # embeddings kept (1 MB each): the images a clinician flips between
+CACHE_IMAGES = 8  # embeddings kept (4 MB each, shared by all sessions): the images clinicians flip between
 
 
 class BoxPromptError(ValueError):
