@@ -8,8 +8,6 @@ script, so the readout of the very run it triggers already includes it. The stro
 """
 from __future__ import annotations
 
-import threading
-
 import cv2
 import streamlit as st
 
@@ -41,9 +39,7 @@ def box_segmenter() -> BoxSegmenter:
 def prepare_box_tool(a: an.Analysis) -> None:
     """Start encoding this image in the background (loading LiteMedSAM first, once), so a box the clinician draws
     later runs only the decoder (the encoder takes most of a second on two cores). Cheap when already cached."""
-    seg = box_segmenter()
-    if BoxSegmenter.available():
-        threading.Thread(target=seg.precompute, args=(a.image.gray,), name="litemedsam-encode", daemon=True).start()
+    box_segmenter().precompute_in_background(a.image.gray)
 
 
 def image_key(a: an.Analysis) -> str:

@@ -181,6 +181,16 @@ class BoxSegmenter:
             self._load()
             self.embedding(gray)
 
+    def precompute_in_background(self, gray: np.ndarray) -> threading.Thread | None:
+        """precompute on a daemon thread (nothing when the files are missing); the caller need not wait for it: a
+        box drawn meanwhile waits on the lock and finds the embedding made."""
+        if not self.available(self.encoder_path, self.decoder_path):
+            return None
+        worker = threading.Thread(target=self.precompute, args=(np.asarray(gray).copy(),), name="litemedsam-encode",
+                                  daemon=True)
+        worker.start()
+        return worker
+
     def warm_up(self) -> None:
         """Load the sessions and run each once, so the first box the clinician draws is not the slow one."""
         self.segment(np.zeros((SIDE, SIDE), np.uint8), (10, 10, 100, 100))

@@ -132,3 +132,12 @@ def test_refine_prompts_each_lesion_and_keeps_an_empty_mask_empty():
     out = bp.refine(seg, gray, m)
     assert seg._decoder.runs == 2 and out.sum() == 5000
     assert not bp.refine(seg, gray, np.zeros((100, 200), bool)).any() and seg._decoder.runs == 2
+
+
+def test_precompute_in_background_fills_the_cache_so_a_box_runs_only_the_decoder():
+    seg = _fake_segmenter()
+    seg.available = lambda *a: True  # the fake sessions stand in for the files
+    gray = np.full((100, 200), 50, np.uint8)
+    seg.precompute_in_background(gray).join(5)
+    assert seg._encoder.runs == 1
+    assert seg.segment(gray, (10, 20, 110, 70)).encoder_ms == 0.0 and seg._encoder.runs == 1
