@@ -85,9 +85,12 @@ def test_refine_is_an_option_and_redraws_the_unets_lesions(tmp_path, tiny_model_
     assert main([str(src), "--out", str(refined), "--weights", tiny_model_path, "--threshold", "0.3",
                  "--refine"]) == 0
     with open(plain / "predictions.csv") as fh:
-        assert next(csv.DictReader(fh))["mask_from"] == "unet"  # the default is the U-Net alone
+        unet = next(csv.DictReader(fh))
+    assert unet["mask_from"] == "unet"  # the default is the U-Net alone
     with open(refined / "predictions.csv") as fh:
         row = next(csv.DictReader(fh))
     assert row["mask_from"] == "refine" and row["edited"] == "False" and row["error"] == ""
+    # the untrained model marks a region; LiteMedSAM redraws it from that region's box
+    assert int(unet["lesion_area_px"]) > 0 and row["lesion_area_px"] != unet["lesion_area_px"]
     with pytest.raises(SystemExit):
         main([str(src), "--out", str(refined), "--refine-largest"])
