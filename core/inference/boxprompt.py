@@ -27,13 +27,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core.locations import PROJECT_ROOT
+from core.locations import WEIGHTS_DIR
 
 SIDE = 256  # LiteMedSAM's input side
-WEIGHTS = os.path.join(PROJECT_ROOT, "weights")
-ENCODER = os.path.join(WEIGHTS, "litemedsam_encoder.onnx")
-DECODER = os.path.join(WEIGHTS, "litemedsam_decoder.onnx")
-CARD = os.path.join(WEIGHTS, "litemedsam.card.md")
+ENCODER = os.path.join(WEIGHTS_DIR, "litemedsam_encoder.onnx")
+DECODER = os.path.join(WEIGHTS_DIR, "litemedsam_decoder.onnx")
+CARD = os.path.join(WEIGHTS_DIR, "litemedsam.card.md")
 MIN_LESION_PX = 10  # a connected region smaller than this is a stray pixel or speck, not a lesion to prompt with
 CACHE_IMAGES = 8  # embeddings kept (4 MB each, shared by all sessions): the images clinicians flip between
 
