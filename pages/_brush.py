@@ -3,7 +3,8 @@
 Why not streamlit-drawable-canvas: its 0.13 frontend debounces every send by 200 ms (``Bc = 200`` in its
 bundle), so a stroke could not reach the area readout within the 300 ms the page aims for (measured: 371 ms
 median). This one sends a stroke the moment the mouse (or pen, or finger) is lifted, as a trigger value
-(``stroke``: canvas-pixel points, the brush width, the tool), so it never causes a rerun by itself. The drawn
+(``stroke``: canvas-pixel points, the brush width, the tool), so it never causes a rerun by itself. With the box
+tool a drag draws a rectangle and sends its two corners. The drawn
 stroke stays on screen until the next picture (with the edited mask) has loaded.
 """
 from __future__ import annotations
@@ -40,6 +41,12 @@ export default function (component) {
       ctx.strokeStyle = ctx.fillStyle = d.colour;
       ctx.lineWidth = d.brush; ctx.lineCap = "round"; ctx.lineJoin = "round";
       ctx.beginPath();
+      if (d.tool === "box") {  // the box from where the drag began to where the pointer is
+        if (pts.length < 2) return;
+        ctx.lineWidth = 2;
+        ctx.strokeRect(pts[0][0], pts[0][1], pts[1][0] - pts[0][0], pts[1][1] - pts[0][1]);
+        return;
+      }
       if (d.tool === "recover" || pts.length === 1) {
         const r = d.tool === "recover" ? 5 : d.brush / 2;
         ctx.arc(pts[0][0], pts[0][1], r, 0, 2 * Math.PI); ctx.fill();
@@ -51,18 +58,23 @@ export default function (component) {
     };
     root._clear = () => { pts = null; draw(); };
     cv.addEventListener("pointerdown", (e) => {
+      if (root._data.tool === "none") return;
       cv.setPointerCapture(e.pointerId);
       pts = [pos(e)];
       draw();
     });
     cv.addEventListener("pointermove", (e) => {
       if (!pts || root._data.tool === "recover") return;
-      pts.push(pos(e));
+      if (root._data.tool === "box") pts = [pts[0], pos(e)];
+      else pts.push(pos(e));
       draw();
     });
     const end = () => {
       if (!pts) return;
       const d = root._data;
+      // a box needs a drag: a click, or a box under 4 canvas pixels across, is dropped
+      if (d.tool === "box" && (pts.length < 2 || Math.abs(pts[1][0] - pts[0][0]) < 4
+                               || Math.abs(pts[1][1] - pts[0][1]) < 4)) { root._clear(); return; }
       setTriggerValue("stroke", { points: pts, width: d.brush, tool: d.tool, seq: ++root._seq });
     };
     cv.addEventListener("pointerup", end);

@@ -1,4 +1,5 @@
-"""The Segment page's mask editing: brush, eraser and click-to-recover on a canvas over the image; undo, reset.
+"""The Segment page's mask editing: brush, eraser, click-to-recover and box (LiteMedSAM) on a canvas over the image;
+undo, reset.
 
 Edits live in st.session_state only (``edits``: image key -> core.analysis.editing.Edits), never on disk.
 The canvas (pages/_brush.py) hands each finished stroke (or click) to a callback that runs before the
@@ -14,13 +15,31 @@ from core.analysis import editing as ed
 from core.analysis import segment as an
 from core.analysis.memory import edits_bytes
 from core.analysis.overlay import draw_contour, lesion_overlay
+from core.inference.boxprompt import BoxPromptError, BoxSegmenter
 from pages._brush import brush_canvas
 
-EDITS, INBOX, PROPOSALS = "edits", "edit_inbox", "edit_proposals"
-TOOLS = {"Brush (add)": ed.ADD, "Eraser (remove)": ed.REMOVE, "Click a missed lesion": "recover"}
+EDITS, INBOX, PROPOSALS, BOX_MESSAGE = "edits", "edit_inbox", "edit_proposals", "box_message"
+BOX = "box"
+TOOLS = {"Brush (add)": ed.ADD, "Eraser (remove)": ed.REMOVE, "Click a missed lesion": "recover",
+         "Box (LiteMedSAM)": BOX}
 CANVAS_PX = 720  # the longer side on screen: large enough to follow a lesion's edge
 HOW = ("Your strokes are kept as *add* and *remove* layers over the model's mask at this threshold, so moving the "
        "threshold keeps them; the readout, Dice, table and every export use the edited mask and say it was edited.")
+BOX_HOW = ("Drag a box around a lesion: LiteMedSAM outlines it and its outline becomes the mask (a second box adds "
+           "another lesion; Undo takes a box back). LiteMedSAM is a general medical model, not trained for this "
+           "app: check its outline. Its figures: weights/litemedsam.card.md.")
+
+
+@st.cache_resource(show_spinner=False)
+def box_segmenter() -> BoxSegmenter:
+    """One LiteMedSAM for every session (its sessions load on first use; core.inference.boxprompt)."""
+    return BoxSegmenter()
+
+
+def prepare_box_tool(a: an.Analysis) -> None:
+    """Start encoding this image in the background (loading LiteMedSAM first, once), so a box the clinician draws
+    later runs only the decoder (the encoder takes most of a second on two cores). Cheap when already cached."""
+    box_segmenter().precompute_in_background(a.image.gray)
 
 
 def image_key(a: an.Analysis) -> str:
@@ -77,13 +96,20 @@ def apply_pending(analyses: list[an.Analysis]) -> None:
         if rec["tool"] == "recover":
             region = ed.propose_region(a.probability, a.image.gray, tuple(pts[-1]))
             st.session_state.setdefault(PROPOSALS, {})[rec["image"]] = region
+        elif rec["tool"] == BOX:
+            (x0, y0), (x1, y1) = pts[0], pts[-1]
+            try:
+                ed.apply_box(_edits(a), box_segmenter().segment(a.image.gray, (x0, y0, x1, y1)).mask)
+                st.session_state.pop(BOX_MESSAGE, None)
+            except BoxPromptError as exc:
+                st.session_state[BOX_MESSAGE] = f"{exc}. Drag a box around the lesion."
         else:
             width = float(rec["width"]) / ((sx + sy) / 2)
             ed.apply(_edits(a), ed.stroke_mask(a.image.gray.shape, pts, width), rec["tool"])
 
 
 def _take(stroke: dict, image: str, scale: tuple[float, float]) -> None:
-    if stroke.get("tool") in (ed.ADD, ed.REMOVE, "recover"):
+    if stroke.get("tool") in (ed.ADD, ed.REMOVE, "recover", BOX):
         st.session_state.setdefault(INBOX, []).append({"image": image, "tool": stroke["tool"],
                                                        "points": stroke.get("points") or [],
                                                        "width": stroke.get("width", 1), "scale": scale})
@@ -126,8 +152,19 @@ def edit_ui(a: an.Analysis, v: an.View, opacity: float) -> None:
     brush = c[1].slider("Brush size (image px)", 1, 60, 10, key="brush_px")
     c[2].button("Undo", key="edit_undo", on_click=_undo, args=(key,), disabled=not (e and e.steps))
     c[3].button("Reset to the model's mask", key="edit_reset", on_click=_reset, args=(key,),
-                disabled=not (e and e.edited) and key not in st.session_state.get(PROPOSALS, {}))
+                disabled=not (e and (e.edited or e.prompts)) and key not in st.session_state.get(PROPOSALS, {}))
     st.caption(HOW)
+    # encode the image for LiteMedSAM in the background as soon as editing is on (whichever tool), so a box drawn
+    # later runs only the decoder; not at the drop, where it would slow the first readout
+    prepare_box_tool(a)
+    if tool == BOX:
+        if not BoxSegmenter.available():
+            st.warning("LiteMedSAM's files (weights/litemedsam_*.onnx) are missing: restore them with "
+                       "`git checkout weights/`. The other tools work without them.")
+        else:
+            st.caption(BOX_HOW)
+        if st.session_state.get(BOX_MESSAGE):
+            st.warning(st.session_state[BOX_MESSAGE])
     proposal = st.session_state.get(PROPOSALS, {}).get(key)
     picture = lesion_overlay(a.image.gray, v.mask, opacity)
     if proposal is not None:
@@ -140,5 +177,7 @@ def edit_ui(a: an.Analysis, v: an.View, opacity: float) -> None:
     sx, sy, cw, ch = canvas_scale(a)
     ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(picture, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
     colour = {ed.ADD: "rgba(40, 220, 80, 0.6)", ed.REMOVE: "rgba(60, 140, 255, 0.6)"}.get(tool, "#ffd000")
+    if tool == BOX and not BoxSegmenter.available():
+        tool = "none"  # the canvas draws nothing and sends nothing
     brush_canvas(jpg.tobytes(), cw, ch, brush * (sx + sy) / 2, tool, colour, e.steps if e else 0,
                  key=f"brush|{key}", on_stroke=lambda stroke: _take(stroke, key, (sx, sy)))

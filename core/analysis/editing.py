@@ -8,6 +8,10 @@ where ``base`` is the thresholded (and gated) mask. Moving the threshold changes
 clinician's strokes survive it. A brush stroke goes into ``add`` (and is taken out of ``remove``); an eraser
 stroke goes into ``remove`` (and is taken out of ``add``), so the last stroke over a pixel wins.
 
+A box (``apply_box``) brings LiteMedSAM's mask for it (core.inference.boxprompt): the first box's mask becomes the
+image's mask (added where it is, removed everywhere else, so the threshold no longer changes it); each further
+box adds its lesion. ``prompts`` counts the boxes in effect, so a DICOM SEG can say the mask is semi-automatic.
+
 Strokes arrive in the drawing canvas's pixel space; ``canvas_to_image`` maps them back to image pixels
 with the canvas-to-image scale factors and ``stroke_mask`` rasterises them with OpenCV. ``propose_region``
 turns one click inside a lesion the model missed into a candidate region. Pure numpy and OpenCV: no UI.
@@ -25,15 +29,17 @@ MAX_UNDO = 50  # strokes kept for undo per image, bit-packed: ~56 kB each for a 
 
 @dataclass
 class Edits:
-    """The add and remove layers of one image, (H, W) bool each, and the undo history (earlier layer pairs,
-    bit-packed with np.packbits so a long history stays small in the session's memory)."""
+    """The add and remove layers of one image, (H, W) bool each, the number of box prompts in effect, and the undo
+    history (earlier layer pairs, bit-packed with np.packbits so a long history stays small in the session's
+    memory, each with its prompt count)."""
 
     add: np.ndarray
     remove: np.ndarray
-    history: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    history: list[tuple] = field(default_factory=list)
+    prompts: int = 0  # boxes whose LiteMedSAM mask is in the layers (apply_box)
 
     def _save(self) -> None:
-        self.history.append((np.packbits(self.add), np.packbits(self.remove)))
+        self.history.append((np.packbits(self.add), np.packbits(self.remove), self.prompts))
         del self.history[:-MAX_UNDO]
 
     @classmethod
@@ -67,10 +73,27 @@ def apply(edits: Edits, region: np.ndarray, mode: str) -> Edits:
     return edits
 
 
+def apply_box(edits: Edits, mask: np.ndarray) -> Edits:
+    """Lay a box's mask (H, W) bool (LiteMedSAM's, core.inference.boxprompt) over the image; undoable. In place.
+    The first box's mask becomes the whole mask; a further box adds its lesion to the earlier ones."""
+    mask = np.asarray(mask, bool)
+    if mask.shape != edits.add.shape:
+        raise ValueError(f"box mask of shape {mask.shape} on an image of shape {edits.add.shape}")
+    edits._save()
+    if edits.prompts == 0:
+        edits.add, edits.remove = mask.copy(), ~mask
+    else:
+        edits.add |= mask
+        edits.remove &= ~mask
+    edits.prompts += 1
+    return edits
+
+
 def undo(edits: Edits) -> Edits:
-    """Take back the last stroke (nothing happens when there is none). In place."""
+    """Take back the last stroke or box (nothing happens when there is none). In place."""
     if edits.history:
-        add, remove = edits.history.pop()
+        add, remove, *prompts = edits.history.pop()
+        edits.prompts = prompts[0] if prompts else 0
         n, shape = edits.add.size, edits.add.shape
         edits.add = np.unpackbits(add, count=n).astype(bool).reshape(shape)
         edits.remove = np.unpackbits(remove, count=n).astype(bool).reshape(shape)
@@ -79,10 +102,11 @@ def undo(edits: Edits) -> Edits:
 
 def reset(edits: Edits) -> Edits:
     """Back to the model's mask; the reset itself can be undone. In place."""
-    if edits.edited:
+    if edits.edited or edits.prompts:
         edits._save()
         edits.add = np.zeros_like(edits.add)
         edits.remove = np.zeros_like(edits.remove)
+        edits.prompts = 0
     return edits
 
 

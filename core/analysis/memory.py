@@ -66,7 +66,7 @@ def edits_bytes(e) -> int:
     """Bytes of one image's edit layers (core.analysis.editing.Edits) and its bit-packed undo history."""
     if e is None:
         return 0
-    return _array_bytes(e.add) + _array_bytes(e.remove) + sum(_array_bytes(a) + _array_bytes(r) for a, r in e.history)
+    return _array_bytes(e.add) + _array_bytes(e.remove) + sum(_array_bytes(h[0]) + _array_bytes(h[1]) for h in e.history)
 
 
 class AnalysisCache:

@@ -158,7 +158,9 @@ def frame_areas(analysis: Analysis, threshold: float, gate: bool = True) -> list
 @dataclass
 class View:
     """Everything that depends on the threshold. mask: (H, W) bool, edits included. gated: the no-lesion gate
-    emptied the model's mask. edited: the clinician's edits change the mask (at this threshold)."""
+    emptied the model's mask. edited: the clinician's edits change the mask (at this threshold). prompted: the mask
+    holds LiteMedSAM's outline for a box the clinician drew (core.analysis.editing.apply_box), or for a box given
+    on the command line: semi-automatic."""
 
     mask: np.ndarray
     measurements: Measurements
@@ -166,6 +168,7 @@ class View:
     iou: float | None
     gated: bool = False
     edited: bool = False
+    prompted: bool = False
 
 
 def effective_spacing(analysis: Analysis, typed_mm_per_px: float | None) -> tuple[float, float] | None:
@@ -189,10 +192,11 @@ def view_at(analysis: Analysis, threshold: float, typed_mm_per_px: float | None 
     gated = bool(raw.any() and not model_mask.any())
     mask = combine(model_mask, edits) if edits is not None and edits.edited else model_mask
     edited = mask is not model_mask and bool((mask != model_mask).any())  # the edits change what is exported
+    prompted = bool(edits is not None and edits.prompts)
     m = measure(mask, effective_spacing(analysis, typed_mm_per_px))
     if analysis.gt_mask is None:
-        return View(mask, m, None, None, gated, edited)
-    return View(mask, m, dice(analysis.gt_mask, mask), iou(analysis.gt_mask, mask), gated, edited)
+        return View(mask, m, None, None, gated, edited, prompted)
+    return View(mask, m, dice(analysis.gt_mask, mask), iou(analysis.gt_mask, mask), gated, edited, prompted)
 
 
 def no_lesion_words(analysis: Analysis, threshold: float, card: ModelCard | dict | None) -> str:

@@ -31,7 +31,9 @@ from core.inference.predictor import Predictor
 
 CSV_FIELDS = ["file", "frame", "width", "height", "lesion_area_px", "lesion_area_mm2", "lesion_count",
               "longest_diameter_px", "lesion_score", "gated", "malignancy_calibrated", "malignancy_band", "threshold",
-              "edited", "inference_ms", "dicom_seg", "dicom_sr", "note", "error"]
+              "edited", "mask_from", "inference_ms", "dicom_seg", "dicom_sr", "note", "error"]
+# mask_from: "unet" (the model's mask), "box" (LiteMedSAM inside the boxes of --boxes), "refine" (LiteMedSAM prompted
+# with the boxes of the U-Net's own lesions, --refine)
 # columns that measure this run's speed rather than the image: they differ between engines and runs
 TIMING_FIELDS = ("inference_ms",)
 MASK_SUFFIX, SEG_SUFFIX, SR_SUFFIX, REPORT_SUFFIX = "_pred.png", "_seg.dcm", "_sr.dcm", "_report.pdf"
@@ -94,19 +96,29 @@ def _read(path: str) -> bytes:
 
 
 def segment_file(predictor: Predictor, path: str, threshold: float | None = None,
-                 pixel_spacing_mm: float | None = None, data: bytes | None = None, report: bool = False) -> Segmented:
+                 pixel_spacing_mm: float | None = None, data: bytes | None = None, report: bool = False,
+                 boxes: list | None = None, refine: str | None = None, segmenter=None) -> Segmented:
     """One image file -> its CSV row and output files, through the Segment page's own pipeline (``analyse`` once,
     then ``view_at`` the threshold). ``data``: the file's bytes when the caller has read them.
+    boxes: box prompts (x0, y0, x1, y1) in image pixels: LiteMedSAM's masks for them are the mask, laid over the
+    U-Net's as the Segment page's Box tool does (semi-automatic). refine: "each" or "largest": LiteMedSAM redraws
+    the U-Net's mask from the tight box of each of its lesions, or of the largest (automatic). segmenter: the
+    core.inference.boxprompt.BoxSegmenter for either.
     Never raises for a bad file: the row's ``error`` says what went wrong."""
     threshold = predictor.threshold if threshold is None else threshold
-    out = Segmented({"file": path, "frame": "", "threshold": threshold, "edited": False, "dicom_seg": "",
+    out = Segmented({"file": path, "frame": "", "threshold": threshold, "edited": False,
+                     "mask_from": "box" if boxes else "refine" if refine else "unet", "dicom_seg": "",
                      "dicom_sr": "", "note": "", "error": ""})
     try:
         data = _read(path) if data is None else data
         a = analyse(predictor, Upload(os.path.basename(path), data))
         if a.cine is not None:
+            if boxes or refine:
+                raise ImageReadError(f"{os.path.basename(path)}: a cine loop ({a.frame_count} frames); --boxes and "
+                                     "--refine take single images (open the loop on the Segment page and box the "
+                                     "frame there)")
             return _segment_cine(predictor, a, threshold, pixel_spacing_mm, out)
-        v = view_at(a, threshold, pixel_spacing_mm)
+        v = _view(a, threshold, pixel_spacing_mm, boxes, refine, segmenter)
         out.row.update(_figures(a, v, threshold))
         out.files[MASK_SUFFIX] = mask_png(v)
         if a.dicom is not None:
@@ -118,6 +130,31 @@ def segment_file(predictor: Predictor, path: str, threshold: float | None = None
     except Exception as exc:  # one bad file must not stop the batch
         out.row["error"], out.files = f"{os.path.basename(path)}: {type(exc).__name__}: {exc}", {}
     return out
+
+
+def _view(a: Analysis, threshold: float, pixel_spacing_mm: float | None, boxes, refine, segmenter):
+    """The U-Net's view, or LiteMedSAM's (boxes: semi-automatic, View.prompted; refine: automatic, not edited).
+    A box outside the image raises core.inference.boxprompt.BoxPromptError, which names it."""
+    from dataclasses import replace
+
+    if not boxes and not refine:
+        return view_at(a, threshold, pixel_spacing_mm)
+    from core.analysis.editing import Edits, apply_box
+    from core.inference.boxprompt import BoxPromptError
+    from core.inference.boxprompt import refine as refined
+
+    edits = Edits.empty(a.image.gray.shape)
+    if boxes:
+        for box in boxes:
+            try:
+                apply_box(edits, segmenter.segment(a.image.gray, box).mask)
+            except BoxPromptError as exc:
+                raise ImageReadError(f"{os.path.basename(a.name)}: {exc}") from exc
+        return view_at(a, threshold, pixel_spacing_mm, edits=edits)
+    unet = view_at(a, threshold, pixel_spacing_mm).mask
+    m = refined(segmenter, a.image.gray, unet, largest_only=refine == "largest")
+    edits.add, edits.remove = m, ~m  # the refined mask replaces the U-Net's: no person drew it, so not 'edited'
+    return replace(view_at(a, threshold, pixel_spacing_mm, edits=edits), edited=False)
 
 
 def _figures(a: Analysis, v, threshold: float) -> dict:
@@ -206,16 +243,24 @@ def write_predictions_csv(out_dir: str, rows: list[dict]) -> str:
 
 def predict_files(predictor: Predictor, files: list[str], out_dir: str, threshold: float | None = None,
                   pixel_spacing_mm: float | None = None, progress=None, report: bool = False,
-                  contents: list[bytes] | None = None, dicom_objects: list | None = None) -> list[dict]:
+                  contents: list[bytes] | None = None, dicom_objects: list | None = None,
+                  boxes: list[list] | None = None, refine: str | None = None) -> list[dict]:
     """Segment each file in this process; write masks, DICOM Segmentations and measurement reports for DICOM
     inputs, predictions.csv and (report=True) the PDF reports, one per image and report.pdf for the batch, into
     out_dir. Returns the CSV rows. contents: the files' bytes when they came from elsewhere (a PACS), with files
-    their names; dicom_objects: a list that receives (SEG bytes, SR bytes) of each DICOM input that got both."""
+    their names; dicom_objects: a list that receives (SEG bytes, SR bytes) of each DICOM input that got both.
+    boxes: each file's box prompts (core.batch.boxes), refine: "each" or "largest" (segment_file)."""
     os.makedirs(out_dir, exist_ok=True)
     rows, reported = [], []
+    segmenter = None
+    if boxes is not None or refine:
+        from core.inference.boxprompt import BoxSegmenter
+
+        segmenter = BoxSegmenter()
     for i, (path, stem) in enumerate(zip(files, output_stems(files))):
         result = segment_file(predictor, path, threshold, pixel_spacing_mm, report=report,
-                              data=None if contents is None else contents[i])
+                              data=None if contents is None else contents[i],
+                              boxes=None if boxes is None else boxes[i], refine=refine, segmenter=segmenter)
         if dicom_objects is not None and SEG_SUFFIX in result.files and SR_SUFFIX in result.files:
             dicom_objects.append((result.files[SEG_SUFFIX], result.files[SR_SUFFIX]))
         write_outputs(out_dir, stem, result.files, result.row)

@@ -54,13 +54,15 @@ def import_ray():
 
 
 def model_files(weights: str) -> dict[str, bytes]:
-    """The model file and its card (when it has one), by file name: what a worker needs to rebuild the predictor."""
+    """The model file, its card and its ONNX export (when it has them), by file name: what a worker needs to rebuild
+    the predictor as the driver would, on ONNX Runtime on a CPU node (without the export it would run Keras)."""
     from core.cards.modelcard import card_paths
+    from core.inference.onnx_export import onnx_path_for
 
     files = {os.path.basename(weights): open(weights, "rb").read()}
-    card = card_paths(weights)[0]
-    if os.path.isfile(card):
-        files[os.path.basename(card)] = open(card, "rb").read()
+    for extra in (card_paths(weights)[0], onnx_path_for(weights)):
+        if extra != weights and os.path.isfile(extra):
+            files[os.path.basename(extra)] = open(extra, "rb").read()
     return files
 
 
@@ -82,7 +84,7 @@ def local_model_copy(files: dict[str, bytes]) -> str:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
             os.replace(tmp, path)
-    return os.path.join(folder, next(n for n in files if not n.endswith(".card.json")))
+    return os.path.join(folder, next(iter(files)))  # the model file comes first (model_files)
 
 
 class SegmentImages:

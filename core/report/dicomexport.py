@@ -34,7 +34,9 @@ def dicom_outputs(a: Analysis, v: View, model_path: str, typed_mm_per_px: float 
     malignancy = calibrated_malignancy(a) if v.mask.any() else None
     band = None if malignancy is None else malignancy_band(malignancy)
     try:
-        seg = make_segmentation(a.dicom, v.mask, edited=v.edited, model_name=model, frame=frame)
+        # a mask drawn by hand or from a box (LiteMedSAM) is semi-automatic; refine (no person) stays automatic
+        seg = make_segmentation(a.dicom, v.mask, edited=v.edited or v.prompted,
+                                model_name=model + (" + LiteMedSAM" if v.prompted else ""), frame=frame)
         sr = measurement_report_bytes(a.dicom, seg, v.mask, effective_spacing(a, typed_mm_per_px), band,
                                       model_name=model)
     except DicomSegError as exc:

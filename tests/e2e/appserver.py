@@ -144,6 +144,32 @@ def paint(page, points: list[tuple[float, float]]) -> float:
     return t
 
 
+def drag_box(page, corner0: tuple[float, float], corner1: tuple[float, float]) -> float:
+    """A mouse drag from corner0 to corner1 (fractions 0..1 of the canvas) with the Box tool; no wait. Returns
+    time.perf_counter() just before the mouse button is released (the box is sent on release)."""
+    box = canvas_box(page)
+    (x0, y0), (x1, y1) = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in (corner0, corner1)]
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x1, y1, steps=8)
+    t = time.perf_counter()
+    page.mouse.up()
+    return t
+
+
+def lesion_box_fractions(mask_path: str, pad: float = 0.05) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The ground truth's tight box, padded by pad of its size, as fractions of the image (= of the canvas)."""
+    import cv2
+    import numpy as np
+
+    m = cv2.imread(mask_path, cv2.IMREAD_GRAYSCALE) > 0
+    ys, xs = np.nonzero(m)
+    h, w = m.shape
+    dx, dy = pad * (xs.max() - xs.min() + 1), pad * (ys.max() - ys.min() + 1)
+    return ((max(0, xs.min() - dx) / w, max(0, ys.min() - dy) / h),
+            (min(w - 1, xs.max() + dx) / w, min(h - 1, ys.max() + dy) / h))
+
+
 # Timed inside the page, so the figure is when the browser had it, not when Playwright's polling noticed
 # (its waits re-check at growing intervals and added up to ~0.35 s here). window.__shown: performance.now()
 # at which the area readout and a loaded overlay image were both in the page.

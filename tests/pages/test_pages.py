@@ -417,3 +417,28 @@ def test_the_uploaders_state_the_servers_upload_limit_from_its_config(isolated_d
     at = app("pages/train.py")
     at.radio(key="source").set_value("Upload a zip (BUSI, BUS-BRA or both)").run()
     assert at.file_uploader(key="data_zip").help.startswith(f"Up to {limit} MB (the server's maxUploadSize)")
+
+
+def test_a_box_on_the_canvas_brings_litemedsams_mask_undoably(isolated_dirs):
+    from core.inference.boxprompt import BoxSegmenter
+
+    at = app("pages/segment.py")
+    gray, _ = synthetic_case(60, 80, seed=5, centre=(30, 40), axes=(10, 14))
+    at.file_uploader(key="uploads").set_value([("d.png", png_bytes(gray), "image/png")]).run()
+    at.toggle(key="editing").set_value(True).run()
+    at.radio(key="edit_tool").set_value("Box (LiteMedSAM)").run()
+    assert not at.exception and any("LiteMedSAM outlines it" in c.value for c in at.caption)
+    base = _area(at)
+    box = _stroke("d.png|80x60", "box", [(24, 18), (56, 42)], 1)  # the drag's two corners, in canvas pixels
+    at.session_state["edit_inbox"] = [box]
+    at.run()
+    expected = BoxSegmenter().segment(gray, (24, 18, 56, 42)).mask
+    assert expected.any() and _area(at) == int(expected.sum())
+    e = at.session_state["edits"]["d.png|80x60"]
+    assert e.prompts == 1 and list(at.dataframe[0].value["edited"]) == [True]
+    at.button(key="edit_undo").click().run()
+    assert _area(at) == base and at.session_state["edits"]["d.png|80x60"].prompts == 0
+    # a box outside the image says so, and changes nothing
+    at.session_state["edit_inbox"] = [_stroke("d.png|80x60", "box", [(90, 70), (120, 90)], 1)]
+    at.run()
+    assert _area(at) == base and any("outside" in w.value for w in at.warning) and not at.exception

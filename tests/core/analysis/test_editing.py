@@ -112,3 +112,23 @@ def test_undo_history_is_bounded_and_restores_exact_layers():
     for add, remove in reversed(layers[-3:]):
         ed.undo(e)
         assert np.array_equal(e.add, add) and np.array_equal(e.remove, remove)
+
+
+def test_a_box_mask_replaces_the_mask_a_second_adds_and_undo_and_reset_take_them_back():
+    base = np.zeros((6, 8), bool)
+    base[0, :] = True  # the model's mask: the top row
+    first = np.zeros((6, 8), bool)
+    first[2:4, 1:3] = True
+    second = np.zeros((6, 8), bool)
+    second[4:6, 6:8] = True
+    e = ed.Edits.empty((6, 8))
+    ed.apply_box(e, first)
+    assert (ed.combine(base, e) == first).all() and e.prompts == 1  # the box's mask is the mask: the top row is gone
+    ed.apply_box(e, second)
+    assert (ed.combine(base, e) == (first | second)).all() and e.prompts == 2
+    ed.undo(e)
+    assert (ed.combine(base, e) == first).all() and e.prompts == 1
+    ed.reset(e)
+    assert (ed.combine(base, e) == base).all() and e.prompts == 0
+    ed.undo(e)  # the reset itself is undoable
+    assert (ed.combine(base, e) == first).all() and e.prompts == 1

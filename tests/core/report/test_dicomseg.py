@@ -101,3 +101,31 @@ def test_every_seg_we_write_passes_dciodvfy_without_error(name, tmp_path):
     source = anonymised_frame_bytes() if name == "anonymised" else us_example_bytes(name)
     data = segmentation_bytes(source, _mask_for(source), frame=5)
     assert dciodvfy_errors(data, tmp_path) == []
+
+
+def test_a_mask_from_a_box_gives_a_semiautomatic_seg_naming_litemedsam():
+    from core.analysis import segment as an
+    from core.analysis.editing import Edits, apply_box
+    from core.report.dicomexport import dicom_outputs
+
+    gray, lesion = synthetic_case(60, 80, seed=4)
+
+    class _Flat:  # a model that marks nothing, so only the box's mask can make the SEG
+        decision = None
+
+        def predict(self, g):
+            from core.inference.predictor import Prediction
+
+            return Prediction(np.zeros(g.shape, np.float32), None, 1.0)
+
+    a = an.analyse(_Flat(), an.Upload("us.dcm", us_dicom_bytes(gray)))
+    plain = pydicom.dcmread(io.BytesIO(dicom_outputs(a, an.view_at(a, 0.5), "default.keras").seg))
+    assert plain.SegmentSequence[0].SegmentAlgorithmType == "AUTOMATIC"
+    e = Edits.empty(gray.shape)
+    apply_box(e, lesion)
+    v = an.view_at(a, 0.5, edits=e)
+    assert v.prompted and v.edited and v.measurements.area_px == lesion.sum()
+    seg = pydicom.dcmread(io.BytesIO(dicom_outputs(a, v, "default.keras").seg))
+    item = seg.SegmentSequence[0]
+    assert item.SegmentAlgorithmType == "SEMIAUTOMATIC"
+    assert "LiteMedSAM" in item.SegmentationAlgorithmIdentificationSequence[0].AlgorithmName
