@@ -37,6 +37,18 @@ from tests.e2e.appserver import (
 )
 
 
+def time_box(page, corners, into: list[float]) -> None:
+    """Drag a box and append the seconds until the area readout changes to ``into``; nothing when it does not change
+    (LiteMedSAM's mask can have the previous mask's area to the pixel: nothing to time)."""
+    a0 = area_px(page)
+    t = drag_box(page, *corners)
+    try:
+        page.wait_for_function(WAIT_AREA_CHANGE, arg=a0, timeout=20_000, polling="raf")
+        into.append(time.perf_counter() - t)
+    except Exception:
+        pass
+
+
 def main(argv=None) -> int:
     from playwright.sync_api import sync_playwright
 
@@ -80,25 +92,13 @@ def main(argv=None) -> int:
             corners = lesion_box_fractions(path.replace(".png", "_mask.png"))
             # the first box, at once after choosing the tool
             switch_editing_on(page, "Box (LiteMedSAM)")
-            a0 = area_px(page)
-            t = drag_box(page, *corners)
-            try:
-                page.wait_for_function(WAIT_AREA_CHANGE, arg=a0, timeout=20_000, polling="raf")
-                first_box_s.append(time.perf_counter() - t)
-            except Exception:
-                pass  # LiteMedSAM's mask has the brushed mask's area to the pixel: nothing to time
+            time_box(page, corners, first_box_s)
             page.wait_for_timeout(500)
             a1 = area_px(page)
             page.get_by_role("button", name="Undo").click()  # take the box back, then draw it again, warm
             page.wait_for_function(WAIT_AREA_CHANGE, arg=a1, timeout=20_000)
             page.wait_for_timeout(int(a.box_wait * 1000))  # the clinician aims; the embedding is cached
-            a0 = area_px(page)
-            t = drag_box(page, *corners)
-            try:
-                page.wait_for_function(WAIT_AREA_CHANGE, arg=a0, timeout=20_000, polling="raf")
-                box_s.append(time.perf_counter() - t)
-            except Exception:
-                pass
+            time_box(page, corners, box_s)
             page.close()
         browser.close()
     out = {"drop_to_overlay_s_median": float(np.median(drop_s)), "drop_to_overlay_s_max": float(np.max(drop_s)),
