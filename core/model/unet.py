@@ -20,26 +20,42 @@ PACKAGE = "busi_unet"
 SMOOTH = 1.0
 
 
-def conv_block(x, filters: int, name: str, dropout: float = 0.0):
-    """Two 3×3 conv-BN-ReLU layers with a residual 1×1 projection.
+# channels per group under group normalisation: every width the network uses (12·2^k) divides into 4 groups
+NORM_GROUPS = 4
+
+
+def norm_layer(norm: str, name: str):
+    """The normalisation after each convolution. 'batch': statistics of the training batches, frozen at
+    inference (folded into the convolution, core.inference.fastpath). 'group': each image's own statistics over
+    groups of channels, at inference as in training, so a scanner with another gain or contrast is normalised
+    by its own image rather than by the training centre's running means."""
+    if norm == "batch":
+        return layers.BatchNormalization(name=name)
+    if norm == "group":
+        return layers.GroupNormalization(groups=NORM_GROUPS, name=name.replace("_bn", "_gn"))
+    raise ValueError(f"unknown normalisation {norm!r} (batch or group)")
+
+
+def conv_block(x, filters: int, name: str, dropout: float = 0.0, norm: str = "batch"):
+    """Two 3×3 conv-norm-ReLU layers with a residual 1×1 projection.
 
     The residual path eases optimisation of a narrow network trained from
     scratch on a few hundred images.
     """
     shortcut = layers.Conv2D(filters, 1, padding="same", use_bias=False, name=f"{name}_proj")(x)
     y = layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer="he_normal", name=f"{name}_conv1")(x)
-    y = layers.BatchNormalization(name=f"{name}_bn1")(y)
+    y = norm_layer(norm, f"{name}_bn1")(y)
     y = layers.Activation("relu", name=f"{name}_relu1")(y)
     if dropout:
         y = layers.SpatialDropout2D(dropout, name=f"{name}_drop")(y)
     y = layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer="he_normal", name=f"{name}_conv2")(y)
-    y = layers.BatchNormalization(name=f"{name}_bn2")(y)
+    y = norm_layer(norm, f"{name}_bn2")(y)
     y = layers.Add(name=f"{name}_add")([y, shortcut])
     return layers.Activation("relu", name=f"{name}_out")(y)
 
 
 def build_unet(input_shape=(256, 256, 1), base_filters: int = 16, depth: int = 4,
-               dropout: float = 0.1, with_malignancy: bool = True) -> keras.Model:
+               dropout: float = 0.1, with_malignancy: bool = True, norm: str = "batch") -> keras.Model:
     """Encoder, bottleneck and decoder with skip connections.
 
     base_filters doubles at each of ``depth`` levels; the input side must be
@@ -52,15 +68,15 @@ def build_unet(input_shape=(256, 256, 1), base_filters: int = 16, depth: int = 4
     x = inputs
     skips = []
     for i in range(depth):
-        x = conv_block(x, base_filters * 2 ** i, name=f"enc{i}")
+        x = conv_block(x, base_filters * 2 ** i, name=f"enc{i}", norm=norm)
         skips.append(x)
         x = layers.MaxPooling2D(2, name=f"enc{i}_pool")(x)
-    x = conv_block(x, base_filters * 2 ** depth, name="bottleneck", dropout=dropout)
+    x = conv_block(x, base_filters * 2 ** depth, name="bottleneck", dropout=dropout, norm=norm)
     bottleneck = x
     for i in reversed(range(depth)):
         x = layers.Conv2DTranspose(base_filters * 2 ** i, 2, strides=2, padding="same", name=f"dec{i}_up")(x)
         x = layers.Concatenate(name=f"dec{i}_concat")([x, skips[i]])
-        x = conv_block(x, base_filters * 2 ** i, name=f"dec{i}")
+        x = conv_block(x, base_filters * 2 ** i, name=f"dec{i}", norm=norm)
     # float32 outputs keep sigmoid and loss numerically safe under mixed precision
     mask = layers.Conv2D(1, 1, activation="sigmoid", dtype="float32", name="mask")(x)
     if not with_malignancy:

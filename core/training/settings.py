@@ -46,6 +46,8 @@ class TrainSettings:
     image_size: int = 256
     base_filters: int = 12
     depth: int = 5
+    # normalisation after each convolution: "batch", or "group" (core.model.unet.norm_layer)
+    norm: str = "batch"
     batch_size: int = 8
     learning_rate: float = 1e-3
     loss: str = "bce_dice"
@@ -95,7 +97,7 @@ class TrainSettings:
 
 # settings with a flag of their own that takes a value: field -> core.train's flag
 VALUE_FLAGS = {"out": "--out", "epochs": "--epochs", "image_size": "--image-size", "base_filters": "--base-filters",
-               "depth": "--depth", "batch_size": "--batch-size", "learning_rate": "--learning-rate", "loss": "--loss",
+               "depth": "--depth", "norm": "--norm", "batch_size": "--batch-size", "learning_rate": "--learning-rate", "loss": "--loss",
                "augment_strength": "--augment", "seed": "--seed", "init_weights": "--init-weights",
                "split_from": "--split-from", "max_cases": "--max-cases", "name": "--name",
                "lr_schedule": "--lr-schedule", "fit_on": "--fit-on", "fixed_threshold": "--fixed-threshold",
@@ -160,6 +162,8 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
     ap.add_argument("--image-size", type=int, default=default("image_size"))
     ap.add_argument("--base-filters", type=int, default=default("base_filters"))
     ap.add_argument("--depth", type=int, default=default("depth"))
+    ap.add_argument("--norm", choices=["batch", "group"], default=default("norm"),
+                    help="normalisation after each convolution: batch, or group (each image's own statistics)")
     ap.add_argument("--batch-size", type=int, default=default("batch_size"))
     ap.add_argument("--learning-rate", type=float, default=default("learning_rate"))
     ap.add_argument("--loss", choices=sorted(LOSS_LABELS), default=default("loss"),
@@ -203,7 +207,7 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
     except ValueError as exc:
         ap.error(str(exc))
     s = TrainSettings(data=a.data, out=a.out, epochs=a.epochs, image_size=a.image_size, base_filters=a.base_filters,
-                      depth=a.depth, batch_size=a.batch_size, learning_rate=a.learning_rate, loss=a.loss,
+                      depth=a.depth, norm=a.norm, batch_size=a.batch_size, learning_rate=a.learning_rate, loss=a.loss,
                       augment=not a.no_augment, augment_strength=a.augment, seed=a.seed,
                       dataset_weights=dataset_weights or None, init_weights=a.init_weights, split_from=a.split_from,
                       max_cases=a.max_cases, name=a.name, compare_with=a.compare_with, cleanup_data=a.cleanup_data,

@@ -23,7 +23,8 @@ def fresh_model(settings: TrainSettings, log=print):
     from core.model.unet import build_unet
 
     keras.utils.set_random_seed(settings.seed)
-    return build_unet((settings.image_size, settings.image_size, 1), settings.base_filters, settings.depth)
+    return build_unet((settings.image_size, settings.image_size, 1), settings.base_filters, settings.depth,
+                      norm=settings.norm)
 
 
 def multi_worker(strategy) -> bool:
