@@ -16,6 +16,29 @@ def test_two_outputs_with_stable_names():
     assert 0 <= out["mask"].min() and out["mask"].max() <= 1
 
 
+def test_group_normalisation_replaces_every_batch_norm_and_survives_the_inference_rewrite():
+    from keras import layers
+
+    from core.inference.fastpath import fold_batch_norm
+
+    m = build_unet((32, 32, 1), base_filters=4, depth=2, norm="group", dropout=0.0)
+    kinds = [type(layer) for layer in m.layers]
+    # two per block: encoder 0 and 1, the bottleneck, decoder 1 and 0
+    assert kinds.count(layers.GroupNormalization) == 10 and layers.BatchNormalization not in kinds
+    assert m.get_layer("enc0_gn1").groups == 4
+    x = np.random.default_rng(0).random((2, 32, 32, 1)).astype(np.float32)
+    # each image is normalised by its own statistics, in training as at inference: its output does not depend on
+    # the rest of the batch (a batch-normalised network's does, in training)
+    alone = np.asarray(m(x[:1], training=False)["mask"])
+    np.testing.assert_allclose(np.asarray(m(x, training=True)["mask"])[:1], alone, atol=1e-5)
+    bn = build_unet((32, 32, 1), base_filters=4, depth=2, dropout=0.0)
+    assert not np.allclose(np.asarray(bn(x, training=True)["mask"])[:1], np.asarray(bn(x[:1], training=True)["mask"]),
+                           atol=1e-5)
+    np.testing.assert_allclose(np.asarray(fold_batch_norm(m)(x[:1])["mask"]), alone, atol=1e-6)
+    with pytest.raises(ValueError, match="normalisation"):
+        build_unet((32, 32, 1), base_filters=4, depth=2, norm="layer")
+
+
 def test_size_must_divide_by_two_to_the_depth():
     with pytest.raises(ValueError, match="divisible"):
         build_unet((36, 36, 1), base_filters=4, depth=3)
