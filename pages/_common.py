@@ -40,14 +40,22 @@ def _load_predictor(path: str, mtime: float) -> Predictor:
 
 
 # path -> the predictor last loaded from it. When a model file is replaced by one that does not load (a copy cut
-# short, a corrupted disk), the sessions keep this one, so the server answers and no result already shown is lost.
+# short, a corrupted disk) or removed, the sessions keep this one, so the server answers and no result already
+# shown is lost.
 _LAST_GOOD: dict[str, Predictor] = {}
+# (path, modification time) -> why that version of the file did not load. Trying again on every rerun would hash
+# the file and import TensorFlow for the Keras fallback each time a clinician moves a slider; a new version of
+# the file (a new modification time) is tried afresh.
+_FAILED: dict[tuple[str, float], str] = {}
 
 
 def predictor_or_stop(path: str | None = None) -> Predictor:
     """The cached predictor for the active (or given) model; explains and stops when there is none."""
     path = path or active_model_path()
+    kept = _LAST_GOOD.get(path)
     if not os.path.isfile(path):
+        if kept is not None:
+            return _keep(kept, f"The model file `{os.path.basename(path)}` is no longer on the server.")
         st.error(f"No model is loaded: there is no model file at `{path}`.")
         st.info("Restore the shipped default with `git checkout weights/`, or train one on the Train page "
                 "and make it active there. No mask is shown without a model.")
@@ -55,19 +63,27 @@ def predictor_or_stop(path: str | None = None) -> Predictor:
     if choose_engine() == "keras":  # on ONNX Runtime the page never imports TensorFlow
         tensorflow_imported()
         keep_prepared_models_between_runs()
-    try:
-        predictor = _load_predictor(path, os.path.getmtime(path))
-    except ModelLoadError as exc:
-        kept = _LAST_GOOD.get(path)
+    version = (path, os.path.getmtime(path))
+    problem = _FAILED.get(version)
+    if problem is None:
+        try:
+            predictor = _load_predictor(*version)
+        except ModelLoadError as exc:
+            problem = _FAILED[version] = str(exc)
+    if problem is not None:
         if kept is None:
-            st.error(f"The model could not be loaded. {exc}")
+            st.error(f"The model could not be loaded. {problem}")
             st.info("Choose another model on the Train page, or restore the default with `git checkout weights/`.")
             st.stop()
-        st.warning(f"The model file `{os.path.basename(path)}` changed on the server and the new file could not be "
-                   f"loaded ({exc}). The app keeps using the version loaded before, so the results shown so far "
-                   "stand. Restore the file, or make another model active on the Train page.")
-        return kept
+        return _keep(kept, f"The model file `{os.path.basename(path)}` changed on the server and the new file "
+                           f"could not be loaded ({problem}).")
     _LAST_GOOD[path] = predictor
     if predictor.note:
         st.caption(predictor.note)
     return predictor
+
+
+def _keep(kept: Predictor, what_happened: str) -> Predictor:
+    st.warning(f"{what_happened} The app keeps using the version loaded before, so the results shown so far "
+               "stand. Restore the file, or make another model active on the Train page.")
+    return kept

@@ -55,6 +55,38 @@ def test_a_model_file_cut_short_while_the_app_runs_keeps_the_loaded_model_and_th
     assert fresh.file_uploader(key="uploads") and any("keeps using" in w.value for w in fresh.warning)
 
 
+def test_a_broken_model_file_is_tried_once_not_on_every_rerun(isolated_dirs, monkeypatch):
+    weights, _ = isolated_dirs
+    at = _page("pages/segment.py")
+    model = weights / "default.keras"
+    model.write_bytes(model.read_bytes()[:2000])
+    _touch_later(model)
+    at.run()  # the cut-short file is tried here, and fails
+    assert any("could not be loaded" in w.value for w in at.warning)
+
+    def no_second_try(*_a, **_k):
+        raise AssertionError("the same broken file was loaded again")
+
+    # loading it again would hash the file and import TensorFlow on every slider move
+    monkeypatch.setattr("core.inference.predictor.Predictor.load", no_second_try)
+    at.slider(key="threshold").set_value(0.3).run()
+    assert not at.exception and any("could not be loaded" in w.value for w in at.warning)
+
+
+def test_a_model_file_removed_while_the_app_runs_keeps_the_loaded_model_and_the_results(isolated_dirs):
+    weights, _ = isolated_dirs
+    at = _page("pages/segment.py")
+    at.file_uploader(key="uploads").set_value([("a.png", png_bytes(synthetic_case(60, 80, seed=3)[0]), "image/png")])
+    at.run()
+    before, runs = _readout(at), at.session_state["inference_count"]
+    os.remove(weights / "default.keras")
+    at.run()
+    assert not at.exception and not at.error
+    assert any("no longer on the server" in w.value and "keeps using the version loaded before" in w.value
+               for w in at.warning)
+    assert _readout(at) == before and at.session_state["inference_count"] == runs
+
+
 def test_a_model_file_replaced_by_another_model_is_used_at_once_and_results_are_made_again(isolated_dirs):
     weights, _ = isolated_dirs
     twin = copy_default_model(weights, "twin")
