@@ -32,6 +32,14 @@ def _readout(at) -> str:
     return next(m.value for m in at.metric if m.label == "Lesion area")
 
 
+def _segmented_one_image():
+    """The Segment page with one image analysed: (AppTest, its area readout, the session's inference count)."""
+    at = _page("pages/segment.py")
+    at.file_uploader(key="uploads").set_value([("a.png", png_bytes(synthetic_case(60, 80, seed=3)[0]), "image/png")])
+    at.run()
+    return at, _readout(at), at.session_state["inference_count"]
+
+
 def _touch_later(path, seconds=5):
     t = time.time() + seconds  # a new modification time whatever the filesystem's resolution
     os.utime(path, (t, t))
@@ -39,10 +47,7 @@ def _touch_later(path, seconds=5):
 
 def test_a_model_file_cut_short_while_the_app_runs_keeps_the_loaded_model_and_the_results(isolated_dirs):
     weights, _ = isolated_dirs
-    at = _page("pages/segment.py")
-    at.file_uploader(key="uploads").set_value([("a.png", png_bytes(synthetic_case(60, 80, seed=3)[0]), "image/png")])
-    at.run()
-    before, runs = _readout(at), at.session_state["inference_count"]
+    at, before, runs = _segmented_one_image()
     model = weights / "default.keras"
     model.write_bytes(model.read_bytes()[:2000])  # a copy cut short
     _touch_later(model)
@@ -75,10 +80,7 @@ def test_a_broken_model_file_is_tried_once_not_on_every_rerun(isolated_dirs, mon
 
 def test_a_model_file_removed_while_the_app_runs_keeps_the_loaded_model_and_the_results(isolated_dirs):
     weights, _ = isolated_dirs
-    at = _page("pages/segment.py")
-    at.file_uploader(key="uploads").set_value([("a.png", png_bytes(synthetic_case(60, 80, seed=3)[0]), "image/png")])
-    at.run()
-    before, runs = _readout(at), at.session_state["inference_count"]
+    at, before, runs = _segmented_one_image()
     os.remove(weights / "default.keras")
     at.run()
     assert not at.exception and not at.error
@@ -90,10 +92,7 @@ def test_a_model_file_removed_while_the_app_runs_keeps_the_loaded_model_and_the_
 def test_a_model_file_replaced_by_another_model_is_used_at_once_and_results_are_made_again(isolated_dirs):
     weights, _ = isolated_dirs
     twin = copy_default_model(weights, "twin")
-    at = _page("pages/segment.py")
-    at.file_uploader(key="uploads").set_value([("a.png", png_bytes(synthetic_case(60, 80, seed=3)[0]), "image/png")])
-    at.run()
-    runs = at.session_state["inference_count"]
+    at, _, runs = _segmented_one_image()
     os.replace(twin, weights / "default.keras")  # the same weights under a new file: a new version all the same
     _touch_later(weights / "default.keras")
     at.run()
