@@ -86,7 +86,8 @@ def main(argv=None) -> int:
     from core.cards.registry import default_model_path
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", help="BUSI-shaped folder to draw images from (default: the shipped samples)")
+    ap.add_argument("--data", action="append",
+                    help="dataset folder to draw images from, repeatable (default: the shipped samples)")
     ap.add_argument("--weights", nargs="+", default=[default_model_path()])
     ap.add_argument("--n", type=int, default=30)
     a = ap.parse_args(argv)

@@ -1,7 +1,7 @@
 """What a new hospital gets from a recipe: leave-one-centre-out networks, scored on every image of the centre left out.
 
     python -m tools.leave_one_out --name NAME --data BUSI_DIR --data BUSBRA_DIR --runs RUNS --out OUT
-        [--baseline BASE_OUT] [--card MODEL] -- CORE_TRAIN_ARGS...
+        [--scanners DATA [--device SCANNER ...]] [--baseline BASE_OUT] [--card MODEL] -- CORE_TRAIN_ARGS...
 
 For each dataset named by --data, a network is trained with ``python -m core.train CORE_TRAIN_ARGS`` on the other
 datasets only (``RUNS/NAME_without_<dataset>``; skipped when that run already holds a finished model, resumed when
@@ -151,6 +151,9 @@ def main(argv=None) -> int:
     ap.add_argument("--out", required=True, help="where per-image scores and summaries go")
     ap.add_argument("--scanners", metavar="DATA", help="also leave out each scanner of this --data folder in turn "
                     "(its layout's device column), training on everything else, and score that scanner's images")
+    ap.add_argument("--device", action="append", metavar="SCANNER",
+                    help="with --scanners: leave out only this scanner (repeatable, in this order) and skip the "
+                         "left-out centres, e.g. to train the rarer scanners' networks first")
     ap.add_argument("--baseline", help="another recipe's OUT/NAME folder: print paired Dice differences against it")
     ap.add_argument("--card", help="write the rows into this model's card as its new-hospital figures")
     ap.add_argument("--note", default="", help="a sentence for the card beside each row")
@@ -159,13 +162,18 @@ def main(argv=None) -> int:
         ap.error("leave-one-centre-out needs two or more --data folders")
     names = {d: dataset_name(d) for d in a.data}
     rows, entries = [], []
-    plan = [(folder, left_out, [d for d in a.data if d != folder], train_args, None)
-            for folder, left_out in names.items()]
+    if a.device and not a.scanners:
+        ap.error("--device needs --scanners DATA")
+    plan = [] if a.device else [(folder, left_out, [d for d in a.data if d != folder], train_args, None)
+                                for folder, left_out in names.items()]
     if a.scanners:
         from core.data.layouts import scan_datasets
 
         devices = sorted({c.device for c in scan_datasets([a.scanners]).cases} - {"unknown"})
-        plan += [(a.scanners, dev, a.data, [*train_args, "--exclude-device", dev], dev) for dev in devices]
+        unknown = sorted(set(a.device or []) - set(devices))
+        if unknown:
+            ap.error(f"{a.scanners} has no images of {', '.join(unknown)}; its scanners: {', '.join(devices)}")
+        plan += [(a.scanners, dev, a.data, [*train_args, "--exclude-device", dev], dev) for dev in a.device or devices]
     for folder, left_out, others, args, device in plan:
         model = train_without(a.name, left_out, others, a.runs, args)
         out = os.path.join(a.out, a.name, f"without_{slug(left_out)}")

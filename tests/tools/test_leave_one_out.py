@@ -2,6 +2,8 @@
 import json
 import shutil
 
+import pytest
+
 from core.cards.modelcard import write_card
 from tests.helpers import card_json
 from tools import leave_one_out
@@ -66,6 +68,33 @@ def test_leaving_out_each_scanner_trains_on_everything_else_and_scores_that_scan
     s = json.loads((out / "r" / "without_toshiba_aplio_300" / "summary.json").read_text())
     assert list(s["by_device"]) == ["Toshiba Aplio 300"]
     assert "| r | Toshiba Aplio 300 |" in capsys.readouterr().out
+
+
+def test_named_scanners_alone_are_left_out_in_the_order_given(
+        tmp_path, busi_folder, busbra_folder, tiny_model_path, monkeypatch):
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    calls = []
+
+    def fake_train(cmd, check):
+        calls.append(cmd)
+        _finished_run(runs, "r", cmd[cmd.index("--out") + 1].rsplit("r_without_", 1)[1], tiny_model_path)
+
+    monkeypatch.setattr(leave_one_out.subprocess, "run", fake_train)
+    leave_one_out.main(["--name", "r", "--data", str(busi_folder), "--data", str(busbra_folder), "--runs", str(runs),
+                        "--out", str(out), "--scanners", str(busbra_folder), "--device", "Toshiba Aplio 300",
+                        "--device", "GE Logiq 7"])
+    # no left-out centre is trained, only the two scanners, in the order named
+    assert [c[c.index("--exclude-device") + 1] for c in calls] == ["Toshiba Aplio 300", "GE Logiq 7"]
+    assert sorted(p.name for p in (out / "r").iterdir()) == ["without_ge_logiq_7", "without_toshiba_aplio_300"]
+
+
+def test_a_scanner_the_folder_lacks_is_refused_with_the_scanners_it_has(tmp_path, busi_folder, busbra_folder, capsys):
+    with pytest.raises(SystemExit):
+        leave_one_out.main(["--name", "r", "--data", str(busi_folder), "--data", str(busbra_folder),
+                            "--runs", str(tmp_path), "--out", str(tmp_path), "--scanners", str(busbra_folder),
+                            "--device", "Philips"])
+    err = capsys.readouterr().err
+    assert "no images of Philips" in err and "Toshiba Aplio 300" in err
 
 
 def test_train_settings_leave_a_scanner_out(busbra_folder, tmp_path):
