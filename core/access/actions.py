@@ -25,10 +25,7 @@ def _allowed(who: Identity, action: str, config: AccessConfig, **details) -> Non
     try:
         who.require(action)
     except AccessDenied:
-        try:
-            audit_log.append(path, who.who, "refused", wanted=action, **details)
-        except OSError:
-            pass  # the refusal stands whether or not the log can take it
+        audit_log.record_refusal(path, who.who, action, **details)
         raise
     audit_log.ensure_writable(path)
 

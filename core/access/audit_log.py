@@ -10,11 +10,13 @@ names another file.
 
 An action that must be recorded checks first that the log can be written (``ensure_writable``): a log that cannot
 take the record (a full disk, a read-only folder) refuses the action with ``AuditLogError`` before anything is
-changed, so nothing happens that the log does not hold.
+changed, so nothing happens that the log does not hold. A refusal stands whether or not the log can take it;
+one the log cannot take goes to the server's own log instead (``record_refusal``), so it is not lost silently.
 """
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 
@@ -51,6 +53,17 @@ def append(path: str, who: str, action: str, **details) -> dict:
     finally:
         os.close(fd)
     return record
+
+
+def record_refusal(path: str, who: str, wanted: str, **details) -> None:
+    """Record that ``who`` was refused ``wanted``. When the audit log cannot take it (a full disk, a read-only
+    folder), the refusal still stands, and the server's log gets it, naming the audit log and why."""
+    try:
+        append(path, who, "refused", wanted=wanted, **details)
+    except OSError as exc:
+        logging.getLogger(__name__).warning(
+            "refused %s to %s (%s); the audit log %s could not record it: %s", wanted, who,
+            json.dumps(details, ensure_ascii=False, default=str), path, exc.strerror or exc)
 
 
 def read(path: str, last: int | None = None) -> list[dict]:

@@ -18,10 +18,7 @@ def _allowed(who: Identity, config: AccessConfig, action: str, study_uid: str) -
     try:
         who.require(SEGMENT)
     except AccessDenied:
-        try:
-            audit_log.append(path, who.who, "refused", wanted=action, study=study_uid)
-        except OSError:
-            pass  # the refusal stands whether or not the log can take it
+        audit_log.record_refusal(path, who.who, action, study=study_uid)
         raise
     audit_log.ensure_writable(path)
 

@@ -43,3 +43,22 @@ def test_default_place_is_the_runs_folder(tmp_path, monkeypatch):
     assert audit_log.log_path() == str(tmp_path / "runs" / "audit.jsonl")
     assert audit_log.log_path("/var/log/app/audit.jsonl") == "/var/log/app/audit.jsonl"
     assert audit_log.read(audit_log.log_path()) == []
+
+
+def test_a_refusal_the_log_cannot_take_goes_to_the_servers_log(tmp_path, caplog):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the log's folder should be")
+    path = str(blocker / "audit.jsonl")
+    with caplog.at_level("WARNING", logger="core.access.audit_log"):
+        audit_log.record_refusal(path, "carol@h.org", "pacs_store", study="1.2.3")
+    (message,) = [r.getMessage() for r in caplog.records]
+    assert "refused pacs_store to carol@h.org" in message and "1.2.3" in message and path in message
+
+
+def test_a_refusal_the_log_can_take_is_appended_and_not_duplicated_elsewhere(tmp_path, caplog):
+    path = str(tmp_path / "audit.jsonl")
+    with caplog.at_level("WARNING", logger="core.access.audit_log"):
+        audit_log.record_refusal(path, "carol@h.org", "activate", model="m.keras")
+    (rec,) = audit_log.read(path)
+    assert (rec["who"], rec["action"], rec["wanted"], rec["model"]) == ("carol@h.org", "refused", "activate", "m.keras")
+    assert not caplog.records
