@@ -228,7 +228,9 @@ def _test_split_section(card: ModelCard) -> list[str]:
              "On images it never trained on or was tuned on (its own test split, patients and near-duplicate frames kept "
              "whole), at its default threshold"
              + (" and with its no-lesion gate" if card.lesion_gate else "") + ". The intervals are 95 %: how far "
-             "each figure could move on another sample of this size from the same population.", ""]
+             "each figure could move on another sample of this size from the same population. The lesion-presence "
+             "AUC ranks each dataset's lesion images against its own normal scans, so a dataset without normal "
+             "scans has none and adds nothing to the pooled row.", ""]
     rows = [_figure_row(name, v) for name, v in by_ds.items()] if len(by_ds) > 1 else []
     rows.append(_figure_row("all test images" if rows else "test split", card.test_metrics))
     lines += _table(FIGURE_HEADER, rows) + [""]

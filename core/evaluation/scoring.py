@@ -148,9 +148,13 @@ def summarise(rows: list[dict], excluded_from_auc: set[str] | None = None) -> di
     auc_labels = [CLASS_LABEL[r["label"]] for r in labelled]
     auc_scores = [r["malignancy_probability"] for r in labelled]
     auc = roc_auc(auc_labels, auc_scores) if labelled else float("nan")
-    # lesion presence: how well the image-level score the gate uses tells lesion images from normal scans
-    presence_labels = [1 if r["gt_area_px"] > 0 else 0 for r in rows if r.get("lesion_score") is not None]
-    presence_scores = [r["lesion_score"] for r in rows if r.get("lesion_score") is not None]
+    # lesion presence: how well the image-level score the gate uses tells lesion images from normal scans. Only
+    # datasets with normal scans of their own take part: ranking one centre's lesions against another centre's
+    # normals would measure how the centres' images differ, not whether a lesion is there
+    with_normals = {r.get("dataset") for r in normal}
+    ranked = [r for r in rows if r.get("lesion_score") is not None and r.get("dataset") in with_normals]
+    presence_labels = [1 if r["gt_area_px"] > 0 else 0 for r in ranked]
+    presence_scores = [r["lesion_score"] for r in ranked]
     presence = roc_auc(presence_labels, presence_scores) if presence_scores else float("nan")
     per_class = {}
     for c in CLASSES:

@@ -219,3 +219,14 @@ def test_presence_auc_ranks_lesion_images_above_normal_scans_by_lesion_score():
     assert summarise(rows)["presence_auc"] == 0.75
     # without normal scans there is nothing to rank against
     assert summarise(rows[:2])["presence_auc"] is None
+
+
+def test_presence_auc_leaves_out_the_lesions_of_a_dataset_without_normal_scans():
+    from core.evaluation.scoring import summarise
+
+    rows = [{**_row("benign/a", "benign", 0.9, 10), "lesion_score": 0.9, "dataset": "busi"},
+            {**_row("benign/b", "benign", 0.5, 10), "lesion_score": 0.4, "dataset": "busi"},
+            {**_row("normal/c", "normal", 1.0, 0, false_alarm=True), "lesion_score": 0.5, "dataset": "busi"},
+            {**_row("x/1", "benign", 0.9, 10), "lesion_score": 0.95, "dataset": "busbra"}]
+    # busi alone: 0.9 > 0.5, 0.4 < 0.5, so 1 of 2 pairs; pooling busbra's lesion (0.95 > 0.5) would give 2 of 3
+    assert summarise(rows)["presence_auc"] == 0.5
