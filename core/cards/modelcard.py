@@ -218,7 +218,13 @@ def new_hospital_section(card: ModelCard) -> list[str]:
         lines += ["By scanner, inside each left-out centre:", ""]
         lines += _table(["left-out centre", "scanner", *FIGURE_HEADER[1:]],
                         [[c.scored_on, *_figure_row(dev, t)] for c, dev, t in per_device]) + [""]
-    lines += [f"- {c.trained_on} → {c.scored_on}: {c.note}" for c in centres + scanners if c.note]
+    # rows that share a note (each left-out scanner of one recipe) say it once
+    notes: dict[str, list[str]] = {}
+    for c in centres + scanners:
+        if c.note:
+            notes.setdefault(c.note, []).append(f"{c.trained_on} → {c.scored_on}" if c.kind == "centre"
+                                                else c.scored_on)
+    lines += [f"- {'; '.join(rows)}: {note}" for note, rows in notes.items()]
     return lines + [""]
 
 

@@ -19,3 +19,15 @@ def test_a_shipped_card_renders_to_its_markdown(path):
 
 def test_there_are_shipped_cards_to_render():
     assert {os.path.basename(p) for p in SHIPPED} >= {"default.card.json", "f12_128.card.json"}
+
+
+def test_left_out_rows_that_share_a_note_say_it_once():
+    from core.cards.modelcard import new_hospital_section
+    from core.cards.schema import ModelCard
+
+    scanner = {"trained_on": "BUSI + BUS-BRA without X", "left_out": "scanner", "metrics": {}, "note": "same recipe"}
+    card = ModelCard.from_dict({"name": "m", "cross_centre": [
+        {"trained_on": "BUSI", "scored_on": "BUS-BRA", "metrics": {}, "note": "one network"},
+        {**scanner, "scored_on": "Toshiba"}, {**scanner, "scored_on": "U-Systems"}]})
+    notes = [line for line in new_hospital_section(card) if line.startswith("- ")]
+    assert notes == ["- BUSI → BUS-BRA: one network", "- Toshiba; U-Systems: same recipe"]
