@@ -160,8 +160,10 @@ def _counts_text(counts: dict) -> str:
 
 def new_hospital_entries(card: ModelCard | dict, kind: str = "centre") -> list[CrossCentreEntry]:
     """The card's figures on data its networks never saw: left-out centres (kind "centre") or left-out scanners
-    ("scanner"). Entries written before scanners were left out carry no kind: they are centres."""
-    return [c for c in read_card(card).cross_centre or [] if c.kind == kind]
+    ("scanner", by the scanner's name, whatever order their networks finished in). Entries written before scanners
+    were left out carry no kind: they are centres."""
+    entries = [c for c in read_card(card).cross_centre or [] if c.kind == kind]
+    return sorted(entries, key=lambda c: c.scored_on) if kind == "scanner" else entries
 
 
 def headline_rows(card: ModelCard | dict) -> list[dict]:

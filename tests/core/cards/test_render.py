@@ -28,6 +28,7 @@ def test_left_out_rows_that_share_a_note_say_it_once():
     scanner = {"trained_on": "BUSI + BUS-BRA without X", "left_out": "scanner", "metrics": {}, "note": "same recipe"}
     card = ModelCard.from_dict({"name": "m", "cross_centre": [
         {"trained_on": "BUSI", "scored_on": "BUS-BRA", "metrics": {}, "note": "one network"},
-        {**scanner, "scored_on": "Toshiba"}, {**scanner, "scored_on": "U-Systems"}]})
+        {**scanner, "scored_on": "U-Systems"}, {**scanner, "scored_on": "Toshiba"}]})
     notes = [line for line in new_hospital_section(card) if line.startswith("- ")]
+    # scanners by name, whatever order their networks finished in
     assert notes == ["- BUSI → BUS-BRA: one network", "- Toshiba; U-Systems: same recipe"]
