@@ -114,10 +114,29 @@ def paired(base_csv: str, cand_csv: str) -> dict | None:
 
 
 def card_entry(name: str, left_out: str, trained_on: list[str], summary: dict, note: str, kind: str) -> dict:
-    return {"trained_on": " + ".join(trained_on), "scored_on": NAMES.get(left_out, left_out), "left_out": kind,
-            "recipe": name, "model": summary["model"], "images": "all images", "threshold": summary["threshold"],
-            "metrics": summary["overall"],
-            "by_device": {k: v for k, v in summary["by_device"].items() if k != "unknown"}, "note": note}
+    entry = {"trained_on": " + ".join(trained_on), "scored_on": NAMES.get(left_out, left_out), "left_out": kind,
+             "recipe": name, "model": summary["model"], "images": "all images", "threshold": summary["threshold"],
+             "metrics": summary["overall"],
+             "by_device": {k: v for k, v in summary["by_device"].items() if k != "unknown"}, "note": note}
+    if kind == "scanner":
+        entry["seen_scanners"] = seen_scanners(summary["model"], left_out)
+    return entry
+
+
+def seen_scanners(model: str, left_out: str) -> dict | None:
+    """The network's mean lesion Dice on its own test images of the scanners it trained on (its card's per-scanner
+    test figures, pooled by lesion count): what it does where it has seen the scanner, beside what it does where
+    it has not."""
+    from core.cards.schema import read_card
+
+    card = read_card(model)
+    by_device = {k: v for k, v in ((card.test_metrics_by_device if card else None) or {}).items()
+                 if k not in ("unknown", left_out) and v.get("n_lesion") and v.get("dice_mean") is not None}
+    n = sum(v["n_lesion"] for v in by_device.values())
+    if not n:
+        return None
+    return {"dice_mean": sum(v["n_lesion"] * v["dice_mean"] for v in by_device.values()) / n, "n_lesion": n,
+            "scanners": sorted(by_device)}
 
 
 def write_to_card(card_model: str, entries: list[dict]) -> None:

@@ -220,14 +220,25 @@ def new_hospital_section(card: ModelCard) -> list[str]:
         lines += ["By scanner, inside each left-out centre:", ""]
         lines += _table(["left-out centre", "scanner", *FIGURE_HEADER[1:]],
                         [[c.scored_on, *_figure_row(dev, t)] for c, dev, t in per_device]) + [""]
+    return lines + _new_hospital_notes(centres + scanners) + [""]
+
+
+def _new_hospital_notes(entries: list[CrossCentreEntry]) -> list[str]:
+    """Where each left-out figure comes from, and each left-out scanner's network on the scanners it did see."""
     # rows that share a note (each left-out scanner of one recipe) say it once
     notes: dict[str, list[str]] = {}
-    for c in centres + scanners:
+    for c in entries:
         if c.note:
             notes.setdefault(c.note, []).append(f"{c.trained_on} → {c.scored_on}" if c.kind == "centre"
                                                 else c.scored_on)
-    lines += [f"- {'; '.join(rows)}: {note}" for note, rows in notes.items()]
-    return lines + [""]
+    lines = [f"- {'; '.join(rows)}: {note}" for note, rows in notes.items()]
+    seen = [c for c in entries if c.kind == "scanner" and (c.seen_scanners or {}).get("dice_mean") is not None]
+    if seen:
+        lines += ["", "For comparison, the same networks on their own test images of the other scanners, which they "
+                  "trained on (mean lesion Dice): " + "; ".join(
+                      f"without {c.scored_on}, {c.seen_scanners['dice_mean']:.3f} (n={c.seen_scanners['n_lesion']})"
+                      for c in seen) + "."]
+    return lines
 
 
 def _test_split_section(card: ModelCard) -> list[str]:

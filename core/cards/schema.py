@@ -176,6 +176,9 @@ class CrossCentreEntry(Record):
     metrics: dict[str, Any] = field(default_factory=dict)
     by_device: dict[str, dict[str, Any]] | None = None
     note: str | None = None
+    # a left-out scanner's network on its own test images of the scanners it trained on (tools/leave_one_out.py):
+    # {"dice_mean", "n_lesion", "scanners"}, so the drop at the unseen scanner reads apart from the network's budget
+    seen_scanners: dict[str, Any] | None = None
 
     @property
     def kind(self) -> str:

@@ -107,3 +107,17 @@ def test_train_settings_leave_a_scanner_out(busbra_folder, tmp_path):
     arrays, loaded, _ = prepare_data(s, RunFolder(s.out), log=lambda *_: None)
     devices = {lc.case.device for side in loaded.values() for lc in side}
     assert devices == {"GE Logiq 7"}
+
+
+def test_a_left_out_scanners_row_carries_the_networks_figure_on_the_scanners_it_saw(tmp_path, tiny_model_path):
+    model = str(tmp_path / "m.keras")
+    shutil.copy(tiny_model_path, model)
+    write_card(model, {"name": "m", "test_metrics_by_device": {
+        "GE Logiq 7": {"n_lesion": 3, "dice_mean": 0.8}, "Toshiba": {"n_lesion": 1, "dice_mean": 0.4},
+        "U-Systems": {"n_lesion": 0, "dice_mean": None}, "unknown": {"n_lesion": 5, "dice_mean": 0.1}}})
+    # BUSI's images name no scanner ("unknown"), and a scanner without test lesions adds nothing
+    assert leave_one_out.seen_scanners(model, "Toshiba") == {
+        "dice_mean": pytest.approx(0.8), "n_lesion": 3, "scanners": ["GE Logiq 7"]}
+    pooled = leave_one_out.seen_scanners(model, "Philips")
+    assert pooled["dice_mean"] == pytest.approx((3 * 0.8 + 1 * 0.4) / 4) and pooled["n_lesion"] == 4
+    assert leave_one_out.seen_scanners(tiny_model_path, "Toshiba") is None  # a card without per-scanner figures

@@ -32,3 +32,14 @@ def test_left_out_rows_that_share_a_note_say_it_once():
     notes = [line for line in new_hospital_section(card) if line.startswith("- ")]
     # scanners by name, whatever order their networks finished in
     assert notes == ["- BUSI → BUS-BRA: one network", "- Toshiba; U-Systems: same recipe"]
+
+
+def test_a_left_out_scanners_network_is_compared_with_itself_on_the_scanners_it_saw():
+    from core.cards.modelcard import new_hospital_section
+    from core.cards.schema import ModelCard
+
+    card = ModelCard.from_dict({"name": "m", "cross_centre": [
+        {"trained_on": "BUSI + BUS-BRA without T", "scored_on": "T", "left_out": "scanner", "metrics": {},
+         "seen_scanners": {"dice_mean": 0.8125, "n_lesion": 95, "scanners": ["G5", "G7"]}}]})
+    assert ("For comparison, the same networks on their own test images of the other scanners, which they trained "
+            "on (mean lesion Dice): without T, 0.812 (n=95).") in new_hospital_section(card)
