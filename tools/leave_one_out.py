@@ -62,15 +62,32 @@ def score_left_out(model: str, folder: str, out: str, device: str | None = None)
     from core.evaluation.scoring import summarise, summarise_by, write_rows_csv
     from core.inference.predictor import Predictor
 
-    ev = evaluate_folder(Predictor.load(model), [folder])
+    predictor = Predictor.load(model)
+    ev = evaluate_folder(predictor, [folder])
     rows = [r for r in ev.rows if device is None or r.get("device") == device]
     os.makedirs(out, exist_ok=True)
     write_rows_csv(os.path.join(out, "per_image.csv"), rows)
     summary = {"model": model, "threshold": ev.threshold, "overall": summarise(rows),
-               "by_device": summarise_by(rows, "device")}
+               "by_device": summarise_by(rows, "device"), "without_gate": without_gate(predictor, ev, device)}
     with open(os.path.join(out, "summary.json"), "w") as fh:
         json.dump(summary, fh, indent=1, default=float)
     return summary
+
+
+def without_gate(predictor, ev, device: str | None) -> dict | None:
+    """The same images scored without the network's no-lesion gate: what the gate, fitted where the network trained,
+    costs in lesions at a centre or scanner it never saw (None for a network without a gate)."""
+    from dataclasses import replace
+
+    from core.evaluation.scoring import score_predictions, summarise
+
+    if ev.gate is None:
+        return None
+    rows = [r for r in score_predictions(ev.scored, ev.threshold, replace(predictor.decision, gate=None))
+            if device is None or r.get("device") == device]
+    s = summarise(rows)
+    return {"gate": ev.gate, **{k: s.get(k) for k in ("dice_mean", "dice_mean_ci", "n_lesion", "n_missed",
+                                                       "n_unmarked", "false_alarm_rate", "n_normal")}}
 
 
 def small_lesion_dice(summary: dict) -> tuple[float | None, int]:
@@ -120,6 +137,8 @@ def card_entry(name: str, left_out: str, trained_on: list[str], summary: dict, n
              "by_device": {k: v for k, v in summary["by_device"].items() if k != "unknown"}, "note": note}
     if kind == "scanner":
         entry["seen_scanners"] = seen_scanners(summary["model"], left_out)
+    if summary.get("without_gate"):
+        entry["without_gate"] = summary["without_gate"]
     return entry
 
 

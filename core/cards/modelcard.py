@@ -238,6 +238,14 @@ def _new_hospital_notes(entries: list[CrossCentreEntry]) -> list[str]:
                   "trained on (mean lesion Dice): " + "; ".join(
                       f"without {c.scored_on}, {c.seen_scanners['dice_mean']:.3f} (n={c.seen_scanners['n_lesion']})"
                       for c in seen) + "."]
+    gated = [c for c in entries if (c.without_gate or {}).get("dice_mean") is not None]
+    if gated:
+        lines += ["", "Without their no-lesion gates (fitted where they trained), the same networks would have scored "
+                  "(mean lesion Dice, lesions with nothing marked): " + "; ".join(
+                      f"{c.scored_on}, {c.without_gate['dice_mean']:.3f} and {c.without_gate['n_unmarked']} against "
+                      f"{c.metrics.get('dice_mean', float('nan')):.3f} and {c.metrics.get('n_unmarked')} with gate "
+                      f"{c.without_gate['gate']}" for c in gated)
+                  + ". At a scanner a network never saw, its gate empties real lesions: see docs/model.md."]
     return lines
 
 

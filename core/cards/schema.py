@@ -179,6 +179,8 @@ class CrossCentreEntry(Record):
     # a left-out scanner's network on its own test images of the scanners it trained on (tools/leave_one_out.py):
     # {"dice_mean", "n_lesion", "scanners"}, so the drop at the unseen scanner reads apart from the network's budget
     seen_scanners: dict[str, Any] | None = None
+    # the same images scored without the network's no-lesion gate: {"gate", "dice_mean", "n_unmarked", ...}
+    without_gate: dict[str, Any] | None = None
 
     @property
     def kind(self) -> str:

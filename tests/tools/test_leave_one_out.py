@@ -121,3 +121,20 @@ def test_a_left_out_scanners_row_carries_the_networks_figure_on_the_scanners_it_
     pooled = leave_one_out.seen_scanners(model, "Philips")
     assert pooled["dice_mean"] == pytest.approx((3 * 0.8 + 1 * 0.4) / 4) and pooled["n_lesion"] == 4
     assert leave_one_out.seen_scanners(tiny_model_path, "Toshiba") is None  # a card without per-scanner figures
+
+
+def test_a_gated_networks_left_out_figures_are_also_given_without_its_gate(tmp_path, tiny_model_path, busbra_folder):
+    model = str(tmp_path / "m.keras")
+    shutil.copy(tiny_model_path, model)
+    # a gate no lesion score can reach: with it every lesion is emptied; without it, only the threshold decides
+    write_card(model, {"name": "m", "threshold": 0.5, "input": {"size": 32}, "lesion_gate": {"min_score": 1.01}})
+    s = leave_one_out.score_left_out(model, busbra_folder, str(tmp_path / "out"), "Toshiba Aplio 300")
+    assert s["overall"]["n_unmarked"] == s["overall"]["n_lesion"] > 0
+    ungated = s["without_gate"]
+    assert ungated["gate"] == 1.01 and ungated["n_lesion"] == s["overall"]["n_lesion"]
+    assert ungated["n_unmarked"] <= s["overall"]["n_unmarked"] and ungated["dice_mean"] >= s["overall"]["dice_mean"]
+    entry = leave_one_out.card_entry("r", "Toshiba Aplio 300", ["BUSI"], s, "", "scanner")
+    assert entry["without_gate"] == ungated
+    # an ungated network has nothing to add
+    plain = leave_one_out.score_left_out(tiny_model_path, busbra_folder, str(tmp_path / "out2"), "Toshiba Aplio 300")
+    assert plain["without_gate"] is None

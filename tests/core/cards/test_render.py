@@ -43,3 +43,14 @@ def test_a_left_out_scanners_network_is_compared_with_itself_on_the_scanners_it_
          "seen_scanners": {"dice_mean": 0.8125, "n_lesion": 95, "scanners": ["G5", "G7"]}}]})
     assert ("For comparison, the same networks on their own test images of the other scanners, which they trained "
             "on (mean lesion Dice): without T, 0.812 (n=95).") in new_hospital_section(card)
+
+
+def test_a_left_out_row_says_what_its_gate_cost_there():
+    from core.cards.modelcard import new_hospital_section
+    from core.cards.schema import ModelCard
+
+    card = ModelCard.from_dict({"name": "m", "cross_centre": [
+        {"trained_on": "A", "scored_on": "T", "left_out": "scanner", "metrics": {"dice_mean": 0.6, "n_unmarked": 9},
+         "without_gate": {"gate": 0.9, "dice_mean": 0.7, "n_unmarked": 2}}]})
+    text = "\n".join(new_hospital_section(card))
+    assert "T, 0.700 and 2 against 0.600 and 9 with gate 0.9" in text
