@@ -97,6 +97,7 @@ def test_the_no_lesion_gate_empties_a_faint_mask_and_says_why():
     v = an.view_at(a, 0.5)
     assert v.gated and v.measurements.area_px == 0
     assert "under its no-lesion gate of 0.70" in an.gated_words(a, 0.5)
+    assert "never trained on, the gate empties real lesions" in an.gated_words(a, 0.5)
     raw = an.view_at(a, 0.5, gate=False)
     assert not raw.gated and raw.measurements.area_px == 25
     prob[5:10, 5:10] = 0.9  # a confident one passes (the analysis keeps its own uint8 copy: build it again)
