@@ -16,6 +16,18 @@ def _finished_run(runs, name, left_out, tiny_model_path):
     shutil.copy(tiny_model_path.replace(".keras", ".card.json"), run / "model.card.json")
 
 
+def _fake_training(monkeypatch, runs, tiny_model_path) -> list:
+    """Stand in for core.train: each command is recorded and leaves a finished (untrained) model; the list fills."""
+    calls = []
+
+    def fake_train(cmd, check):
+        calls.append(cmd)
+        _finished_run(runs, "r", cmd[cmd.index("--out") + 1].rsplit("r_without_", 1)[1], tiny_model_path)
+
+    monkeypatch.setattr(leave_one_out.subprocess, "run", fake_train)
+    return calls
+
+
 def test_each_centre_is_scored_on_all_its_images_by_the_network_that_never_saw_it(
         tmp_path, busi_folder, busbra_folder, tiny_model_path, monkeypatch, capsys):
     runs, out = tmp_path / "runs", tmp_path / "out"
@@ -52,14 +64,7 @@ def test_a_missing_run_is_trained_on_the_other_centres_only(tmp_path, busi_folde
 def test_leaving_out_each_scanner_trains_on_everything_else_and_scores_that_scanner_only(
         tmp_path, busi_folder, busbra_folder, tiny_model_path, monkeypatch, capsys):
     runs, out = tmp_path / "runs", tmp_path / "out"
-    calls = []
-
-    def fake_train(cmd, check):
-        # stands in for core.train: records the command, leaves a finished (untrained) model
-        calls.append(cmd)
-        _finished_run(runs, "r", cmd[cmd.index("--out") + 1].rsplit("r_without_", 1)[1], tiny_model_path)
-
-    monkeypatch.setattr(leave_one_out.subprocess, "run", fake_train)
+    calls = _fake_training(monkeypatch, runs, tiny_model_path)
     leave_one_out.main(["--name", "r", "--data", str(busi_folder), "--data", str(busbra_folder), "--runs", str(runs),
                         "--out", str(out), "--scanners", str(busbra_folder), "--", "--epochs", "1"])
     toshiba = next(c for c in calls if "Toshiba Aplio 300" in c)
@@ -73,13 +78,7 @@ def test_leaving_out_each_scanner_trains_on_everything_else_and_scores_that_scan
 def test_named_scanners_alone_are_left_out_in_the_order_given(
         tmp_path, busi_folder, busbra_folder, tiny_model_path, monkeypatch):
     runs, out = tmp_path / "runs", tmp_path / "out"
-    calls = []
-
-    def fake_train(cmd, check):
-        calls.append(cmd)
-        _finished_run(runs, "r", cmd[cmd.index("--out") + 1].rsplit("r_without_", 1)[1], tiny_model_path)
-
-    monkeypatch.setattr(leave_one_out.subprocess, "run", fake_train)
+    calls = _fake_training(monkeypatch, runs, tiny_model_path)
     leave_one_out.main(["--name", "r", "--data", str(busi_folder), "--data", str(busbra_folder), "--runs", str(runs),
                         "--out", str(out), "--scanners", str(busbra_folder), "--device", "Toshiba Aplio 300",
                         "--device", "GE Logiq 7"])
