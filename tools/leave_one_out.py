@@ -11,6 +11,10 @@ size), and the table below is printed:
 
     recipe | left-out centre | images | lesion Dice | lesions < 2 % of frame | false alarms | presence AUC | malignancy AUC
 
+A network with a no-lesion gate is scored without it too, and a left-out scanner's network carries its own test
+figure on the scanners it did train on: both go on the card beside its row, so a reader can tell what the new
+scanner costs from what the network's budget or its gate costs.
+
 With --baseline (another recipe's OUT/NAME folder), the paired difference in lesion Dice on the same images is
 printed too. With --card, the rows are written into that model's card as its new-hospital figures
 (``cross_centre``), and its Markdown is re-rendered. Nothing here is chosen from the figures it prints: the rule
