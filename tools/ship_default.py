@@ -1,7 +1,6 @@
 """Copy a finished run into weights/ as the shipped default, with its card and split manifest.
 
     python tools/ship_default.py RUN_DIR [--previous RUN_DIR ...] [--as NAME] [--note TEXT] [--recipe CMD]
-                                 [--keep-cross-centre TEXT]
 
 Writes weights/default.keras, default.card.json, default.card.md and
 default.split.json, and the ONNX export default.onnx recorded on the card (or NAME.* with --as NAME, for a second shipped model the
@@ -21,14 +20,6 @@ from core.files import write_bytes_atomic
 from core.locations import WEIGHTS_DIR
 
 
-def carry_cross_centre(card: ModelCard, old: ModelCard | None, text: str) -> ModelCard:
-    """The new card with the replaced model's new-hospital rows, each note saying whose rows they are."""
-    if old is None or not old.cross_centre:
-        raise SystemExit("--keep-cross-centre: the model being replaced has no new-hospital rows to carry")
-    rows = [replace(row, note=f"{row.note.rstrip('.') + '; ' if row.note else ''}{text}") for row in old.cross_centre]
-    return replace(card, cross_centre=rows, cross_centre_auc=old.cross_centre_auc)
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("run")
@@ -39,10 +30,6 @@ def main(argv=None) -> int:
     ap.add_argument("--version", help="the model's version on its card (MONAI bundle style), e.g. 2.0.0")
     ap.add_argument("--recipe", default="bash recipes/train_multicentre.sh",
                     help="the command that reproduces the run, written on the card")
-    ap.add_argument("--keep-cross-centre", metavar="TEXT",
-                    help="carry the new-hospital rows of the model being replaced onto the new card, each note "
-                         "followed by TEXT (say how they relate to the new model, e.g. the network it was narrowed "
-                         "from)")
     a = ap.parse_args(argv)
     card = read_card(os.path.join(a.run, "model.keras"))
     if card is None:
@@ -65,8 +52,6 @@ def main(argv=None) -> int:
         card.training["duration_s_total"] = (card.training["duration_s"] or 0) + sum(p["duration_s"] or 0 for p in phases)
     os.makedirs(WEIGHTS_DIR, exist_ok=True)
     target = os.path.join(WEIGHTS_DIR, f"{a.stem}.keras")
-    if a.keep_cross_centre:
-        card = carry_cross_centre(card, read_card(target), a.keep_cross_centre)
     with open(os.path.join(a.run, "model.keras"), "rb") as fh:
         write_bytes_atomic(target, fh.read())
     shutil.copyfile(os.path.join(a.run, "split.json"), os.path.join(WEIGHTS_DIR, f"{a.stem}.split.json"))

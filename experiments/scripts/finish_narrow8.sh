@@ -36,7 +36,7 @@ for data in "$BUSI" "$BUSBRA"; do
   python3 - "$RUNS/narrow8/test_weights_$d/summary.json" "$RUNS/narrow8/test_mc256_$d/summary.json" <<'PY'
 import json, sys
 for path in sys.argv[1:]:
-    o = json.load(open(path))["overall"]
+    o = json.load(open(path))  # core.evaluate writes its figures at the top level
     print(path, {k: o.get(k) for k in ("n_images", "dice_mean", "n_normal", "false_alarm_rate", "presence_auc",
                                        "malignancy_auc")})
 PY

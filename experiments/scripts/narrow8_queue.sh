@@ -27,8 +27,4 @@ left_out() {  # NAME SOURCE DATA LEFT_OUT_DATA SEED: narrow, fine-tune without a
 left_out narrow8_without_busi "$RUNS/loco/baseline_s1_without_busi/model.keras" "$BUSBRA" "$BUSI" 1
 left_out narrow8_without_busbra "$RUNS/loco/baseline_without_busbra/model.keras" "$BUSI" "$BUSBRA" 0
 
-[ -f "$RUNS/narrow8/default.start.keras" ] ||
-  python3 -m tools.narrow_unet weights/default.keras "$RUNS/narrow8/default.start.keras" --filters 8
-python3 -m core.train --data "$BUSI" --data "$BUSBRA" --dataset-weight busi=1.5 --out "$RUNS/narrow8/mc256" \
-  --name default --seed 0 --epochs 8 --image-size 256 --init-weights "$RUNS/narrow8/default.start.keras" \
-  --compare-with weights/default.keras $COMMON
+bash experiments/scripts/train_narrow8_256.sh "$BUSI" "$BUSBRA" "$RUNS/narrow8"
