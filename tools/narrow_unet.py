@@ -63,6 +63,8 @@ def _copy_block(source, target, name: str, choice: dict) -> None:
 def source_shape(model) -> tuple[int, int, int]:
     """(image size, base filters, depth) of a build_unet model, read from its layers."""
     depth = sum(1 for layer in model.layers if layer.name.startswith("enc") and layer.name.endswith("_conv1"))
+    if not depth:
+        raise ValueError(f"{model.name} is not a core.model.unet.build_unet network (no enc0_conv1 layer)")
     base = int(model.get_layer("enc0_conv1").get_weights()[0].shape[-1])
     return int(model.input_shape[1]), base, depth
 
@@ -123,7 +125,11 @@ def main(argv=None) -> int:
         print("refusing to write over the source model", file=sys.stderr)
         return 2
     source = keras.models.load_model(a.source, compile=False)
-    target = narrow(source, a.filters)
+    try:
+        target = narrow(source, a.filters)
+    except ValueError as e:
+        print(f"cannot narrow {a.source}: {e}", file=sys.stderr)
+        return 2
     target.save(a.out)
     print(f"{a.out}: {target.count_params():,} parameters (source {source.count_params():,}), "
           f"base filters {a.filters} (source {source_shape(source)[1]})")

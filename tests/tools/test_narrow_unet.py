@@ -77,3 +77,12 @@ def test_narrowing_refuses_a_width_it_cannot_make():
     source = build_unet((SIZE, SIZE, 1), base_filters=BASE, depth=DEPTH)
     with pytest.raises(ValueError, match="between 1 and 3"):
         narrow(source, BASE)
+
+
+def test_a_network_of_another_shape_is_refused_by_name():
+    import keras
+
+    inputs = keras.Input((SIZE, SIZE, 1))
+    other = keras.Model(inputs, keras.layers.Conv2D(1, 1, name="mask")(inputs), name="plain")
+    with pytest.raises(ValueError, match="plain is not a core.model.unet.build_unet network"):
+        narrow(other, KEEP)
