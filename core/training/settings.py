@@ -58,6 +58,10 @@ class TrainSettings:
     val_fraction: float = 0.15
     test_fraction: float = 0.15
     init_weights: str | None = None
+    # a teacher network whose lesion probabilities are blended into the mask targets (core.training.distil),
+    # with this weight on the teacher; None trains on the ground truth alone
+    distil_from: str | None = None
+    distil_weight: float = 0.5
     split_from: str | None = None
     max_cases: int | None = None
     compare_with: str | None = None
@@ -99,6 +103,7 @@ class TrainSettings:
 VALUE_FLAGS = {"out": "--out", "epochs": "--epochs", "image_size": "--image-size", "base_filters": "--base-filters",
                "depth": "--depth", "norm": "--norm", "batch_size": "--batch-size", "learning_rate": "--learning-rate", "loss": "--loss",
                "augment_strength": "--augment", "seed": "--seed", "init_weights": "--init-weights",
+               "distil_from": "--distil-from", "distil_weight": "--distil-weight",
                "split_from": "--split-from", "max_cases": "--max-cases", "name": "--name",
                "lr_schedule": "--lr-schedule", "fit_on": "--fit-on", "fixed_threshold": "--fixed-threshold",
                "compare_with": "--compare-with", "workers": "--workers",
@@ -173,6 +178,10 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
                     help="augmentation ranges (basic: those of the first default model)")
     ap.add_argument("--seed", type=int, default=default("seed"))
     ap.add_argument("--init-weights", help="start from this model's weights (same width and depth)")
+    ap.add_argument("--distil-from", metavar="TEACHER",
+                    help="blend this network's lesion probabilities into the mask targets (same image size)")
+    ap.add_argument("--distil-weight", type=float, default=default("distil_weight"),
+                    help="the teacher's share of each mask target, 0 to 1 (with --distil-from)")
     ap.add_argument("--split-from", help="reuse this split manifest (split.json); images it does not name are split afresh")
     ap.add_argument("--max-cases", type=int, help="use a subset of this many images, balanced by dataset and class")
     ap.add_argument("--name", default=default("name"), help="name written on the model card")
@@ -198,6 +207,8 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
     a = ap.parse_args(argv)
     if a.workers < 1:
         ap.error("--workers must be at least 1")
+    if not 0.0 <= a.distil_weight <= 1.0:
+        ap.error("--distil-weight must lie between 0 and 1")
     if a.fit_on == "train+val" and a.lr_schedule == "plateau":
         # a refit trains on the validation images, so a plateau schedule would follow an in-sample curve
         ap.error("--lr-schedule plateau follows the validation curve, and a train+val refit trains on the "
@@ -209,7 +220,8 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
     s = TrainSettings(data=a.data, out=a.out, epochs=a.epochs, image_size=a.image_size, base_filters=a.base_filters,
                       depth=a.depth, norm=a.norm, batch_size=a.batch_size, learning_rate=a.learning_rate, loss=a.loss,
                       augment=not a.no_augment, augment_strength=a.augment, seed=a.seed,
-                      dataset_weights=dataset_weights or None, init_weights=a.init_weights, split_from=a.split_from,
+                      dataset_weights=dataset_weights or None, init_weights=a.init_weights,
+                      distil_from=a.distil_from, distil_weight=a.distil_weight, split_from=a.split_from,
                       max_cases=a.max_cases, name=a.name, compare_with=a.compare_with, cleanup_data=a.cleanup_data,
                       negative_crops=a.negative_crops, negative_crop_weight=a.negative_crop_weight,
                       exclude_devices=a.exclude_device,

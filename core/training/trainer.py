@@ -92,6 +92,12 @@ def train(settings: TrainSettings, resume: bool = False, log=print, setup=None, 
             compile_model(model, settings.loss, lr, jit_compile=jit, malignancy_weight=settings.malignancy_weight)
     train_batches = make_batches(arrays["fit"], settings.batch_size, settings.augment, True, settings.seed,
                                  settings.augment_strength)
+    if settings.distil_from:
+        from core.training.distil import DistilledBatches, load_teacher
+
+        train_batches = DistilledBatches(train_batches, load_teacher(settings.distil_from, settings.image_size),
+                                         settings.distil_weight)
+        log(f"distilling from {settings.distil_from} (weight {settings.distil_weight} on the teacher)")
     val_batches = make_batches(arrays["val"], settings.batch_size, False, False, settings.seed)
     monitor = MONITOR
     cb = make_progress_callback(run, settings.epochs, _best_val_dice(run, monitor), log,

@@ -11,7 +11,8 @@ def test_the_command_line_carries_every_setting_the_page_and_the_cli_can_change(
                       init_weights="/w/a.keras", split_from="/r/split.json", max_cases=20, name="n",
                       compare_with="/w/b.keras", lr_schedule="plateau", fit_on="train", fixed_threshold=0.4,
                       cleanup_data=True, negative_crops=True, exclude_devices=["Toshiba Aplio 300"],
-                      dataset_weights={"busi": 1.5}, workers=2, norm="group")
+                      dataset_weights={"busi": 1.5}, workers=2, norm="group",
+                      distil_from="/w/teacher.keras", distil_weight=0.3)
     back, resume = parse_args(command_line(s, resume=True))
     back.extra = {}  # parse_args records the argv it was given
     assert back == s and resume
