@@ -37,10 +37,12 @@ TIMEOUT_MS = 180_000  # a drop that has no readout after this counts as lost
 WATCH_READOUT = """(k) => {
     window.__shown = null; window.__dropped = null;
     const want = `Image (${k} analysed)`;
+    // textContent, not innerText: innerText lays the page out on every call, and this runs after every change
+    // to the page, so the instrument itself would add a forced layout per React commit to the time it measures
     const check = () => {
         if (window.__shown !== null) return;
-        const labels = [...document.querySelectorAll('[data-testid="stWidgetLabel"]')].some(e => e.innerText.includes(want));
-        const metric = [...document.querySelectorAll('[data-testid="stMetric"]')].some(e => e.innerText.includes('Lesion area'));
+        const labels = [...document.querySelectorAll('[data-testid="stWidgetLabel"]')].some(e => e.textContent.includes(want));
+        const metric = [...document.querySelectorAll('[data-testid="stMetric"]')].some(e => e.textContent.includes('Lesion area'));
         if (labels && metric) { window.__shown = performance.now(); obs.disconnect(); }
     };
     const obs = new MutationObserver(check);
@@ -57,14 +59,14 @@ DROP_FILES = """([files]) => {
     return dt;
 }"""
 
-AREA = """() => { const m = [...document.querySelectorAll('[data-testid="stMetric"]')].find(e => e.innerText.includes('Lesion area'));
-                  return m ? m.querySelector('[data-testid="stMetricValue"]').innerText : null; }"""
+AREA = """() => { const m = [...document.querySelectorAll('[data-testid="stMetric"]')].find(e => e.textContent.includes('Lesion area'));
+                  return m ? m.querySelector('[data-testid="stMetricValue"]').textContent : null; }"""
 
 # window.__changed: performance.now() when the area readout differs from a0; __pressed: the key press.
 WATCH_AREA = """(a0) => {
     window.__changed = null; window.__pressed = null;
-    const area = () => { const m = [...document.querySelectorAll('[data-testid="stMetric"]')].find(e => e.innerText.includes('Lesion area'));
-                         return m ? m.querySelector('[data-testid="stMetricValue"]').innerText : null; };
+    const area = () => { const m = [...document.querySelectorAll('[data-testid="stMetric"]')].find(e => e.textContent.includes('Lesion area'));
+                         return m ? m.querySelector('[data-testid="stMetricValue"]').textContent : null; };
     const obs = new MutationObserver(() => {
         const a = area();
         if (window.__changed === null && a !== null && a !== a0) { window.__changed = performance.now(); obs.disconnect(); }
