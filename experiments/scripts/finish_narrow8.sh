@@ -22,22 +22,9 @@ for base, cand, centre in [("baseline/without_busbra", "narrow8_without_busbra",
         extra = f"{d['mean']:+.3f} ({d['ci'][0]:+.3f} to {d['ci'][1]:+.3f})" if d else ""
         print("| " + " | ".join(table_row(name, centre, o)) + f" | {extra} |")
 PY
-for model in weights/default.keras "$RUNS/narrow8/mc256/model.keras"; do
-  tag=$(basename "$(dirname "$model")")
-  for data in "$BUSI" "$BUSBRA"; do
-    out=$RUNS/narrow8/test_${tag}_$(basename "$data")
-    [ -f "$out/summary.json" ] || python3 -m core.evaluate --data "$data" --weights "$model" --split test --out "$out"
-  done
+# (its evaluations were written as narrow8/test_weights_* and test_mc256_*; linked to the names the readout uses)
+for d in Dataset_BUSI_with_GT BUSBRA; do
+  [ -e "$RUNS/narrow8/test_default_$d" ] || ln -s "test_weights_$d" "$RUNS/narrow8/test_default_$d"
+  [ -e "$RUNS/narrow8/test_candidate_$d" ] || ln -s "test_mc256_$d" "$RUNS/narrow8/test_candidate_$d"
 done
-for data in "$BUSI" "$BUSBRA"; do
-  d=$(basename "$data")
-  echo "== $d test split: default (A) against narrow8 (B)"
-  python3 tools/paired_difference.py "$RUNS/narrow8/test_weights_$d/per_image.csv" "$RUNS/narrow8/test_mc256_$d/per_image.csv"
-  python3 - "$RUNS/narrow8/test_weights_$d/summary.json" "$RUNS/narrow8/test_mc256_$d/summary.json" <<'PY'
-import json, sys
-for path in sys.argv[1:]:
-    o = json.load(open(path))  # core.evaluate writes its figures at the top level
-    print(path, {k: o.get(k) for k in ("n_images", "dice_mean", "n_normal", "false_alarm_rate", "presence_auc",
-                                       "malignancy_auc")})
-PY
-done
+bash experiments/scripts/test_split_vs_default.sh "$RUNS/narrow8/mc256/model.keras" "$RUNS/narrow8"
