@@ -5,8 +5,8 @@
 One server (started as the browser tests start it, tests.e2e.appserver), one Chromium, one browser context and
 page per session, all driven at once from one asyncio loop. For each N: R rounds in which N fresh sessions open
 the Segment page, wait for each other, then each drops K sample images (one drop holding all K files); a drop's
-time is from the drop event to the readout (the area metric, with "Image (K analysed)"), timed in the page. Then
-each session steps the threshold slider three times (key press -> changed area readout, timed in the page).
+time is from the drop event to the readout (the area metric, with "Image (K analysed)"), timed in the page. Once
+every session has its readout, each steps the threshold slider three times (key press -> changed area readout, timed in the page).
 Every page is checked for an exception box or an error alert. The server's resident memory (/proc/PID/status,
 VmRSS) is sampled every 0.25 s; after each N's sessions close, it is read again ``--settle`` seconds later (the
 server frees a closed tab's session after disconnectedSessionTTL, .streamlit/config.toml) against the warm level:
@@ -165,9 +165,11 @@ NO_ANIMATIONS = "*, *::before, *::after { animation: none !important; transition
 ANIMATIONS_OFF = False
 
 
-async def one_session(browser, url: str, files: list[tuple[str, str]], start: asyncio.Barrier, steps: int) -> dict:
-    """Open the Segment page, wait at ``start`` for the other sessions, drop ``files`` at once, time the readout, then step the
-    threshold ``steps`` times. Returns {"drop_s", "threshold_s", "problems", "lost"}."""
+async def one_session(browser, url: str, files: list[tuple[str, str]], start: asyncio.Barrier,
+                      dropped: asyncio.Barrier, steps: int) -> dict:
+    """Open the Segment page, wait at ``start`` for the other sessions, drop ``files`` at once, time the readout,
+    wait at ``dropped`` until every session has its readout, then step the threshold ``steps`` times. Returns
+    {"drop_s", "threshold_s", "problems", "lost"}."""
     ctx = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await ctx.new_page()
     out = {"drop_s": None, "threshold_s": [], "problems": [], "lost": False}
@@ -195,6 +197,13 @@ async def one_session(browser, url: str, files: list[tuple[str, str]], start: as
             out["drop_s"] = await page.evaluate("(window.__shown - window.__dropped) / 1000")
         except Exception:
             out["lost"] = True
+        try:
+            # the threshold steps start once every drop has its readout: a session that finished first would
+            # otherwise step its threshold (a script run and a redraw each) while the others' drops are still
+            # being timed, a load beyond "N sessions dropping at once"
+            await asyncio.wait_for(dropped.wait(), TIMEOUT_MS / 1000)
+        except (TimeoutError, asyncio.BrokenBarrierError):
+            pass
         if not out["lost"]:
             slider = page.locator('[data-testid="stSlider"] input[type="range"]').first
             for key in ("ArrowLeft", "ArrowLeft", "ArrowRight")[:steps]:
@@ -221,8 +230,10 @@ async def run_level(browser, url: str, n: int, images, k: int, rounds: int, step
     results = []
     for r in range(rounds):
         start = asyncio.Barrier(n)  # every session on its page with its files ready, then all drop at once
+        dropped = asyncio.Barrier(n)  # every drop has its readout (or was lost), then the threshold steps
         sets = [[images[(s * k + r + j) % len(images)] for j in range(k)] for s in range(n)]
-        results += await asyncio.gather(*[one_session(browser, url, sets[s], start, steps) for s in range(n)])
+        results += await asyncio.gather(*[one_session(browser, url, sets[s], start, dropped, steps)
+                                          for s in range(n)])
     return results
 
 
