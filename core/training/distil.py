@@ -31,10 +31,14 @@ def teacher_mask(teacher, x: np.ndarray) -> np.ndarray:
     return np.asarray(out["mask"] if isinstance(out, dict) else out, np.float32)
 
 
-def blend_targets(truth: np.ndarray, taught: np.ndarray, weight: float) -> np.ndarray:
-    """(1 - weight)·truth + weight·taught, in [0, 1]."""
+def check_weight(weight: float) -> None:
     if not 0.0 <= weight <= 1.0:
         raise ValueError(f"the distillation weight must lie in [0, 1], not {weight}")
+
+
+def blend_targets(truth: np.ndarray, taught: np.ndarray, weight: float) -> np.ndarray:
+    """(1 - weight)·truth + weight·taught, in [0, 1]."""
+    check_weight(weight)
     return np.clip((1.0 - weight) * truth + weight * taught, 0.0, 1.0).astype(np.float32)
 
 
@@ -43,7 +47,7 @@ class DistilledBatches:
     every sample weight are left as they are)."""
 
     def __init__(self, batches, teacher, weight: float):
-        blend_targets(np.zeros(1), np.zeros(1), weight)  # an impossible weight fails here, not mid-epoch
+        check_weight(weight)  # an impossible weight fails here, not mid-epoch
         self.batches, self.teacher, self.weight = batches, teacher, weight
         self.batch_size = batches.batch_size
 

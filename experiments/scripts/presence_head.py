@@ -17,15 +17,6 @@ import os
 import numpy as np
 
 
-def auc_of(pos, neg):
-    """Mann-Whitney AUC: the chance a lesion image outscores a lesion-free one (ties count half)."""
-    pos, neg = np.asarray(pos, float), np.asarray(neg, float)
-    if not len(pos) or not len(neg):
-        return None
-    greater = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
-    return float(greater / (len(pos) * len(neg)))
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--base", required=True)
@@ -43,6 +34,7 @@ def main():
     from core.data.layouts import load_cases, scan_datasets
     from core.inference.decision import Decision, lesion_score
     from core.inference.preprocess import normalise, to_model_input
+    from core.metrics.scores import roc_auc
     from core.training.batches import make_batches
     from core.training.dataprep import prepare_data
     from core.training.run import RunFolder
@@ -74,8 +66,8 @@ def main():
 
     def read_out(name, v, lo):
         cut = float(np.quantile(v[val_lesion], 0.05))  # keeps 95 % of validation lesion images
-        r = {"score": name, "val_auc": auc_of(v[val_lesion], v[~val_lesion]),
-             "left_out_auc": auc_of(lo[left_lesion], lo[~left_lesion]), "cut": cut,
+        r = {"score": name, "val_auc": roc_auc(val_lesion, v),
+             "left_out_auc": roc_auc(left_lesion, lo),  # NaN: no normals "cut": cut,
              "left_out_normals_flagged": int((lo[~left_lesion] >= cut).sum()), "left_out_normals": int((~left_lesion).sum()),
              "left_out_lesions_emptied": int((lo[left_lesion] < cut).sum()), "left_out_lesions": int(left_lesion.sum())}
         print(json.dumps(r), flush=True)
@@ -101,7 +93,7 @@ def main():
             batches.on_epoch_end()
             v = head.predict(val_x, batch_size=32, verbose=0)[:, 0]
             print(f"seed {seed} epoch {epoch + 1}: loss {np.mean(losses):.4f}, validation AUC "
-                  f"{auc_of(v[val_lesion], v[~val_lesion]):.3f}", flush=True)
+                  f"{roc_auc(val_lesion, v):.3f}", flush=True)
         r = read_out(f"head seed {seed}", v, head.predict(left_x, batch_size=32, verbose=0)[:, 0])
         results["heads"].append(r)
     with open(os.path.join(a.out, "presence.json"), "w") as fh:
