@@ -6,7 +6,8 @@ One server (started as the browser tests start it, tests.e2e.appserver), one Chr
 page per session, all driven at once from one asyncio loop. For each N: R rounds in which N fresh sessions open
 the Segment page, wait for each other, then each drops K sample images (one drop holding all K files); a drop's
 time is from the drop event to the readout (the area metric, with "Image (K analysed)"), timed in the page. Once
-every session has its readout, each steps the threshold slider three times (key press -> changed area readout, timed in the page).
+every session has its readout, each steps the threshold slider three times (key press -> changed area readout,
+timed in the page).
 Every page is checked for an exception box or an error alert. The server's resident memory (/proc/PID/status,
 VmRSS) is sampled every 0.25 s; after each N's sessions close, it is read again ``--settle`` seconds later (the
 server frees a closed tab's session after disconnectedSessionTTL, .streamlit/config.toml) against the warm level:
