@@ -7,6 +7,7 @@ to be served as it is: fine-tune it (``python -m core.train --init-weights OUT -
 recovers what the dropped channels carried in a fraction of the epochs training from scratch would need.
 
     python -m tools.narrow_unet weights/default.keras /tmp/narrow8.keras --filters 8
+    python -m tools.narrow_unet weights/default.keras /tmp/top8.keras --top-filters 8   # full-resolution level only
 """
 from __future__ import annotations
 
@@ -60,30 +61,50 @@ def _copy_block(source, target, name: str, choice: dict) -> None:
     _copy_bn(source, target, f"{name}_bn2", o)
 
 
+def _width(model, name: str) -> int:
+    return int(model.get_layer(name).get_weights()[0].shape[-1])
+
+
 def source_shape(model) -> tuple[int, int, int]:
-    """(image size, base filters, depth) of a build_unet model, read from its layers."""
+    """(image size, base filters, depth) of a build_unet model, read from its layers; the base is read at the
+    second level, so a network whose full-resolution level was narrowed on its own still reports its base."""
     depth = sum(1 for layer in model.layers if layer.name.startswith("enc") and layer.name.endswith("_conv1"))
     if not depth:
         raise ValueError(f"{model.name} is not a core.model.unet.build_unet network (no enc0_conv1 layer)")
-    base = int(model.get_layer("enc0_conv1").get_weights()[0].shape[-1])
+    base = _width(model, "enc1_conv1") // 2 if depth > 1 else _width(model, "enc0_conv1")
     return int(model.input_shape[1]), base, depth
 
 
-def narrow(source, filters: int):
-    """A build_unet network with ``filters`` base filters, holding the source's strongest channels' weights."""
+def narrow(source, filters: int | None = None, top_filters: int | None = None):
+    """A build_unet network with ``filters`` base filters (default: the source's) and ``top_filters`` at the
+    full-resolution level (default: ``filters``), holding the source's strongest channels' weights."""
     from core.model.unet import build_unet
 
     size, base, depth = source_shape(source)
-    if not 0 < filters < base:
-        raise ValueError(f"--filters must be between 1 and {base - 1} (the source has {base})")
+    top = _width(source, "enc0_conv1")
+    if top != base:
+        raise ValueError(f"this network's full-resolution level is already narrowed ({top} filters, base {base})")
+    filters = base if filters is None else filters
+    if not 0 < filters <= base:
+        raise ValueError(f"--filters must be between 1 and {base} (the source has {base})")
+    if top_filters is not None and not 0 < top_filters <= filters:
+        raise ValueError(f"--top-filters must be between 1 and {filters} (the base filters)")
+    if filters == base and top_filters in (None, base):
+        raise ValueError(f"nothing to narrow: ask for fewer than {base} filters (--filters or --top-filters)")
     if any(layer.name.endswith("_gn1") for layer in source.layers):
         raise ValueError("only BatchNorm U-Nets can be narrowed (this one uses group normalisation)")
     with_malignancy = any(layer.name == "malignancy" for layer in source.layers)
-    target = build_unet((size, size, 1), base_filters=filters, depth=depth, with_malignancy=with_malignancy)
+    top_filters = None if top_filters == filters else top_filters
+    target = build_unet((size, size, 1), base_filters=filters, depth=depth, with_malignancy=with_malignancy,
+                        top_filters=top_filters)
+
+    def width(level: int) -> int:
+        return top_filters if level == 0 and top_filters else filters * 2 ** level
+
     previous = np.arange(1)  # the one grey-level input channel
     encoders = []
     for level in range(depth):
-        choice = _block_choice(source, f"enc{level}", previous, filters * 2 ** level)
+        choice = _block_choice(source, f"enc{level}", previous, width(level))
         _copy_block(source, target, f"enc{level}", choice)
         encoders.append(choice["outputs"])
         previous = choice["outputs"]
@@ -93,11 +114,11 @@ def narrow(source, filters: int):
     for level in reversed(range(depth)):
         kernel, bias = _weights(source, f"dec{level}_up")  # Conv2DTranspose: kernel (h, w, out, in)
         kernel = kernel[:, :, :, previous]
-        up = _strongest(np.abs(kernel).sum(axis=(0, 1, 3)) + np.abs(bias), filters * 2 ** level)
+        up = _strongest(np.abs(kernel).sum(axis=(0, 1, 3)) + np.abs(bias), width(level))
         target.get_layer(f"dec{level}_up").set_weights([kernel[:, :, up, :], bias[up]])
         # the block reads the upsampled channels first, then the skip connection's
         inputs = np.concatenate([up, base * 2 ** level + encoders[level]])
-        choice = _block_choice(source, f"dec{level}", inputs, filters * 2 ** level)
+        choice = _block_choice(source, f"dec{level}", inputs, width(level))
         _copy_block(source, target, f"dec{level}", choice)
         previous = choice["outputs"]
     kernel, bias = _weights(source, "mask")
@@ -115,7 +136,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("source", help="a trained build_unet .keras file")
     ap.add_argument("out", help="where the narrowed .keras goes (not over the source)")
-    ap.add_argument("--filters", type=int, required=True, help="base filters of the narrowed network")
+    ap.add_argument("--filters", type=int, help="base filters of the narrowed network (default: the source's)")
+    ap.add_argument("--top-filters", type=int,
+                    help="filters at the full-resolution level alone (default: the base filters)")
     a = ap.parse_args(argv)
     import keras
 
@@ -126,13 +149,14 @@ def main(argv=None) -> int:
         return 2
     source = keras.models.load_model(a.source, compile=False)
     try:
-        target = narrow(source, a.filters)
+        target = narrow(source, a.filters, a.top_filters)
     except ValueError as e:
         print(f"cannot narrow {a.source}: {e}", file=sys.stderr)
         return 2
     target.save(a.out)
     print(f"{a.out}: {target.count_params():,} parameters (source {source.count_params():,}), "
-          f"base filters {a.filters} (source {source_shape(source)[1]})")
+          f"base filters {source_shape(target)[1]}, full-resolution level {_width(target, 'enc0_conv1')} "
+          f"(source {source_shape(source)[1]})")
     return 0
 
 

@@ -99,9 +99,11 @@ def finalize(run: RunFolder, settings: TrainSettings, loaded_split, report, devi
         outputs={"mask": "per-pixel lesion probability (sigmoid), resized back to the original image",
                  "malignancy": "probability the lesion is malignant (sigmoid), meaningful only when a lesion is present"},
         architecture={"summary": f"residual U-Net, {settings.base_filters} base filters, depth {settings.depth}, "
+                                 + (f"{settings.top_filters} at full resolution, " if settings.top_filters else "")
                                  + ("group normalisation, " if settings.norm == "group" else "")
                                  + f"{params / 1e6:.2f} M parameters, malignancy head on the bottleneck",
-                      "base_filters": settings.base_filters, "depth": settings.depth, "params": params},
+                      "base_filters": settings.base_filters, "depth": settings.depth, "params": params,
+                      **({"top_filters": settings.top_filters} if settings.top_filters else {})},
         threshold=threshold,
         lesion_gate=gate or None,
         malignancy_calibration=calibration or None,

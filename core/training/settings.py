@@ -46,6 +46,8 @@ class TrainSettings:
     image_size: int = 256
     base_filters: int = 12
     depth: int = 5
+    # the full-resolution level's width when it differs from base_filters (core.model.unet.build_unet); None: the same
+    top_filters: int | None = None
     # normalisation after each convolution: "batch", or "group" (core.model.unet.norm_layer)
     norm: str = "batch"
     batch_size: int = 8
@@ -101,6 +103,7 @@ class TrainSettings:
 
 # settings with a flag of their own that takes a value: field -> core.train's flag
 VALUE_FLAGS = {"out": "--out", "epochs": "--epochs", "image_size": "--image-size", "base_filters": "--base-filters",
+               "top_filters": "--top-filters",
                "depth": "--depth", "norm": "--norm", "batch_size": "--batch-size", "learning_rate": "--learning-rate", "loss": "--loss",
                "augment_strength": "--augment", "seed": "--seed", "init_weights": "--init-weights",
                "distil_from": "--distil-from", "distil_weight": "--distil-weight",
@@ -167,6 +170,8 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
     ap.add_argument("--image-size", type=int, default=default("image_size"))
     ap.add_argument("--base-filters", type=int, default=default("base_filters"))
     ap.add_argument("--depth", type=int, default=default("depth"))
+    ap.add_argument("--top-filters", type=int, default=default("top_filters"),
+                    help="width of the full-resolution level alone (default: the base filters)")
     ap.add_argument("--norm", choices=["batch", "group"], default=default("norm"),
                     help="normalisation after each convolution: batch, or group (each image's own statistics)")
     ap.add_argument("--batch-size", type=int, default=default("batch_size"))
@@ -218,7 +223,8 @@ def parse_args(argv=None) -> tuple[TrainSettings, bool]:
     except ValueError as exc:
         ap.error(str(exc))
     s = TrainSettings(data=a.data, out=a.out, epochs=a.epochs, image_size=a.image_size, base_filters=a.base_filters,
-                      depth=a.depth, norm=a.norm, batch_size=a.batch_size, learning_rate=a.learning_rate, loss=a.loss,
+                      top_filters=a.top_filters, depth=a.depth, norm=a.norm, batch_size=a.batch_size,
+                      learning_rate=a.learning_rate, loss=a.loss,
                       augment=not a.no_augment, augment_strength=a.augment, seed=a.seed,
                       dataset_weights=dataset_weights or None, init_weights=a.init_weights,
                       distil_from=a.distil_from, distil_weight=a.distil_weight, split_from=a.split_from,

@@ -24,7 +24,7 @@ def fresh_model(settings: TrainSettings, log=print):
 
     keras.utils.set_random_seed(settings.seed)
     return build_unet((settings.image_size, settings.image_size, 1), settings.base_filters, settings.depth,
-                      norm=settings.norm)
+                      norm=settings.norm, top_filters=settings.top_filters)
 
 
 def multi_worker(strategy) -> bool:

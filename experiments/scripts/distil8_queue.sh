@@ -36,7 +36,7 @@ for pair in "ge_logiq_5__10_12mhz|GE Logiq 5 @10-12MHz" "ge_logiq_7__10_14mhz|GE
   score "$RUNS/loso/$name/model.keras" "$BUSBRA" "$RUNS/loso_scores/distil8/without_$slug" "$device"
 done
 
-PYTHONPATH=. python3 experiments/scripts/distil8_design.py "$RUNS" || { echo "design rule failed: no 256² network"; exit 0; }
+PYTHONPATH=. python3 experiments/scripts/lighter_design.py "$RUNS" || { echo "design rule failed: no 256² network"; exit 0; }
 mkdir -p "$RUNS/distil8"
 python3 -m core.train --data "$BUSI" --data "$BUSBRA" --dataset-weight busi=1.5 --out "$RUNS/distil8/mc256" \
   --name default --seed 0 --epochs 8 --image-size 256 --init-weights "$RUNS/narrow8/default.start.keras" \

@@ -39,6 +39,19 @@ def test_group_normalisation_replaces_every_batch_norm_and_survives_the_inferenc
         build_unet((32, 32, 1), base_filters=4, depth=2, norm="layer")
 
 
+def test_top_filters_narrow_the_full_resolution_level_alone():
+    m = build_unet((32, 32, 1), base_filters=4, depth=2, top_filters=2)
+    widths = {name: m.get_layer(name).get_weights()[0].shape[-1]
+              for name in ("enc0_conv1", "enc1_conv1", "bottleneck_conv1", "dec1_conv2", "dec0_up", "dec0_conv2")}
+    # Conv2DTranspose kernels are (h, w, out, in): dec0_up's last axis is what it reads from dec1
+    assert widths == {"enc0_conv1": 2, "enc1_conv1": 8, "bottleneck_conv1": 16, "dec1_conv2": 8, "dec0_up": 8,
+                      "dec0_conv2": 2}
+    assert m.get_layer("dec0_up").get_weights()[0].shape[2] == 2
+    assert m.name == "unet_f4_d2_t2"
+    with pytest.raises(ValueError, match="at least 1"):
+        build_unet((32, 32, 1), base_filters=4, depth=2, top_filters=0)
+
+
 def test_size_must_divide_by_two_to_the_depth():
     with pytest.raises(ValueError, match="divisible"):
         build_unet((36, 36, 1), base_filters=4, depth=3)

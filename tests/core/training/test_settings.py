@@ -7,7 +7,7 @@ from core.training.settings import TrainSettings, command_line, parse_args
 
 def test_the_command_line_carries_every_setting_the_page_and_the_cli_can_change():
     s = TrainSettings(data=["/d/busi", "/d/busbra"], out="/r/run", epochs=3, image_size=128, base_filters=8,
-                      batch_size=4, learning_rate=3e-4, loss="bce", augment=False, augment_strength="basic", seed=7,
+                      top_filters=6, batch_size=4, learning_rate=3e-4, loss="bce", augment=False, augment_strength="basic", seed=7,
                       init_weights="/w/a.keras", split_from="/r/split.json", max_cases=20, name="n",
                       compare_with="/w/b.keras", lr_schedule="plateau", fit_on="train", fixed_threshold=0.4,
                       cleanup_data=True, negative_crops=True, exclude_devices=["Toshiba Aplio 300"],
