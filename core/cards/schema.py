@@ -107,6 +107,10 @@ class Architecture(Record):
     base_filters: int | None = None
     depth: int | None = None
     params: int | None = None
+    # the full-resolution level's width where it differs from base_filters (core.model.unet.build_unet)
+    top_filters: int | None = None
+
+    OMIT_IF_NONE = ("top_filters",)
 
 
 @dataclass

@@ -148,16 +148,23 @@ def test_image_dice_by_hand():
 
 
 def test_cosine_schedule_and_image_dice_selection(tmp_path):
+    import keras
+
     from tests.helpers import write_busi_folder
 
     data = write_busi_folder(tmp_path / "d", n_per_class=4, size=(40, 40))
     out = tmp_path / "run"
     assert train.main(["--data", data, "--out", str(out), "--epochs", "2", "--image-size", "32", "--base-filters", "4",
-                       "--depth", "2", "--batch-size", "4", "--lr-schedule", "cosine"]) == 0
+                       "--top-filters", "2", "--depth", "2", "--batch-size", "4", "--lr-schedule", "cosine"]) == 0
     rows = list(csv.DictReader(open(out / "metrics.csv")))
     assert all(0.0 <= float(r["val_image_dice"]) <= 1.0 for r in rows)
     card = json.load(open(out / "model.card.json"))
     assert card["training"]["selected_by"] == "val_image_dice"
+    # the full-resolution level's own width reaches the network and its card
+    assert card["architecture"]["top_filters"] == 2 and "2 at full resolution" in card["architecture"]["summary"]
+    model = keras.models.load_model(out / "model.keras", compile=False)
+    assert model.get_layer("enc0_conv1").get_weights()[0].shape[-1] == 2
+    assert model.get_layer("enc1_conv1").get_weights()[0].shape[-1] == 8
 
 
 @pytest.mark.parametrize("strength", sorted(settings_mod.AUGMENT_RANGES))
