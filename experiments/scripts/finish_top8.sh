@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# After recipes/train_top8.sh: the top8 design's left-out figures, then ship it as the default (version 2.1.0).
+# After experiments/scripts/train_top8_256.sh, and only once a rule written before it ran has passed top8 (its first
+# rule failed: experiments/LOG.md): the top8 design's left-out figures, then ship it as the default (version 2.1.0).
 #   1. For each centre and each BUS-BRA scanner: the 12-filter network of the default's design trained without it
 #      (128x128, 14 epochs: RUNS/loco/baseline_s1_without_busi, RUNS/loco/baseline_without_busbra,
 #      RUNS/loso/default-design-128_without_SCANNER from recipes/leave_one_scanner_out.sh), narrowed the way the
@@ -7,7 +8,7 @@
 #      scored on every image of what it left out, with its own threshold and gate.
 #   2. Those rows on the new network's card, the network shipped as weights/default.keras with its ONNX export, and
 #      its predict path measured against the classic U-Net in the same run (bench.bench_predict --update-card).
-# Usage: bash recipes/finish_top8.sh [BUSI_DIR] [BUSBRA_DIR] [RUNS_DIR]   (resumable: finished networks are kept)
+# Usage: bash experiments/scripts/finish_top8.sh [BUSI_DIR] [BUSBRA_DIR] [RUNS_DIR]   (resumable: finished networks are kept)
 set -euo pipefail
 BUSI=${1:-../shared/busi/Dataset_BUSI_with_GT}
 BUSBRA=${2:-../shared/busbra/BUSBRA}
@@ -41,7 +42,7 @@ from tools.leave_one_out import card_entry, write_to_card
 runs = sys.argv[1]
 note = ("the default's design (12 filters, depth 5) trained from scratch at 128x128, 14 epochs (for CPU time), without "
         "{what}; its full-resolution level then narrowed to 8 filters and fine-tuned 8 epochs on the same images, as "
-        "the default was (recipes/finish_top8.sh); scored on all of {where} images we hold, with its own threshold and gate")
+        "the default was (experiments/scripts/finish_top8.sh); scored on all of {where} images we hold, with its own threshold and gate")
 entries = []
 for name, left, trained_on in [("top8_without_busbra", "BUS-BRA", ["BUSI"]), ("top8_without_busi", "BUSI", ["BUS-BRA"])]:
     s = json.load(open(f"{runs}/loco_scores/{name}/summary.json"))
@@ -55,6 +56,6 @@ for slug, device in [("ge_logiq_5__10_12mhz", "GE Logiq 5 @10-12MHz"), ("ge_logi
 write_to_card(f"{runs}/top8/mc256/model.keras", entries)
 PY
 python3 tools/ship_default.py "$RUNS/top8/mc256" --version 2.1.0 \
-  --recipe "bash recipes/train_top8.sh && bash recipes/finish_top8.sh" \
+  --recipe "bash experiments/scripts/train_top8_256.sh && bash experiments/scripts/finish_top8.sh" \
   --note "2.0.0 with its full-resolution level narrowed to 8 filters and fine-tuned (rule: experiments/LOG.md, 'A lighter default, third attempt'): the same figures within the rule's margins, about a fifth less forward pass on a CPU"
 python3 -m bench.bench_predict --data "$BUSI" --data "$BUSBRA" --n 40 --update-card

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The default since version 2.1.0 ("top8"), on a 2-core CPU in about 40 minutes, from the 2.0.0 default:
+# The top8 candidate's 256² network (experiments/LOG.md, "A lighter default, third attempt"; it failed its design
+# rule, so it does not ship), on a 2-core CPU in about 40 minutes, from the 2.0.0 default:
 #   1. tools.narrow_unet --top-filters 8 keeps the 8 strongest channels of the full-resolution level (its encoder
 #      and decoder blocks and the upsampling into it) and copies every deeper layer of the 12-filter 2.0.0 network
 #      whole: the level that costs about a third of the CPU forward pass narrows, the rest stays as trained.
@@ -8,8 +9,8 @@
 #      fitted on validation images it never trained on; the best epoch by mean per-image validation Dice is kept.
 # The 2.0.0 network comes from `bash recipes/train_multicentre.sh && bash recipes/finish_multicentre.sh`, or, as
 # here by default, from this repository's history (commit 14a3408 shipped it).
-# Then `bash recipes/finish_top8.sh` puts the left-out figures on its card and ships it.
-# Usage: bash recipes/train_top8.sh [BUSI_DIR] [BUSBRA_DIR] [RUNS_DIR] [SOURCE_2.0.0_MODEL]   (resumable)
+# Then `bash experiments/scripts/finish_top8.sh` puts the left-out figures on its card and ships it.
+# Usage: bash experiments/scripts/train_top8_256.sh [BUSI_DIR] [BUSBRA_DIR] [RUNS_DIR] [SOURCE_2.0.0_MODEL]   (resumable)
 set -euo pipefail
 BUSI=${1:-../shared/busi/Dataset_BUSI_with_GT}
 BUSBRA=${2:-../shared/busbra/BUSBRA}
