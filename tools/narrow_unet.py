@@ -78,7 +78,7 @@ def source_shape(model) -> tuple[int, int, int]:
 def narrow(source, filters: int | None = None, top_filters: int | None = None):
     """A build_unet network with ``filters`` base filters (default: the source's) and ``top_filters`` at the
     full-resolution level (default: ``filters``), holding the source's strongest channels' weights."""
-    from core.model.unet import build_unet
+    from core.model.unet import build_unet, level_filters
 
     size, base, depth = source_shape(source)
     top = _width(source, "enc0_conv1")
@@ -98,13 +98,10 @@ def narrow(source, filters: int | None = None, top_filters: int | None = None):
     target = build_unet((size, size, 1), base_filters=filters, depth=depth, with_malignancy=with_malignancy,
                         top_filters=top_filters)
 
-    def width(level: int) -> int:
-        return top_filters if level == 0 and top_filters else filters * 2 ** level
-
     previous = np.arange(1)  # the one grey-level input channel
     encoders = []
     for level in range(depth):
-        choice = _block_choice(source, f"enc{level}", previous, width(level))
+        choice = _block_choice(source, f"enc{level}", previous, level_filters(level, filters, top_filters))
         _copy_block(source, target, f"enc{level}", choice)
         encoders.append(choice["outputs"])
         previous = choice["outputs"]
@@ -114,11 +111,11 @@ def narrow(source, filters: int | None = None, top_filters: int | None = None):
     for level in reversed(range(depth)):
         kernel, bias = _weights(source, f"dec{level}_up")  # Conv2DTranspose: kernel (h, w, out, in)
         kernel = kernel[:, :, :, previous]
-        up = _strongest(np.abs(kernel).sum(axis=(0, 1, 3)) + np.abs(bias), width(level))
+        up = _strongest(np.abs(kernel).sum(axis=(0, 1, 3)) + np.abs(bias), level_filters(level, filters, top_filters))
         target.get_layer(f"dec{level}_up").set_weights([kernel[:, :, up, :], bias[up]])
         # the block reads the upsampled channels first, then the skip connection's
         inputs = np.concatenate([up, base * 2 ** level + encoders[level]])
-        choice = _block_choice(source, f"dec{level}", inputs, width(level))
+        choice = _block_choice(source, f"dec{level}", inputs, level_filters(level, filters, top_filters))
         _copy_block(source, target, f"dec{level}", choice)
         previous = choice["outputs"]
     kernel, bias = _weights(source, "mask")

@@ -54,6 +54,12 @@ def conv_block(x, filters: int, name: str, dropout: float = 0.0, norm: str = "ba
     return layers.Activation("relu", name=f"{name}_out")(y)
 
 
+def level_filters(level: int, base_filters: int, top_filters: int | None = None) -> int:
+    """The width of a build_unet level: base_filters doubled per level, or top_filters at full resolution (level 0)
+    where given."""
+    return top_filters if level == 0 and top_filters else base_filters * 2 ** level
+
+
 def build_unet(input_shape=(256, 256, 1), base_filters: int = 16, depth: int = 4,
                dropout: float = 0.1, with_malignancy: bool = True, norm: str = "batch",
                top_filters: int | None = None) -> keras.Model:
@@ -70,23 +76,20 @@ def build_unet(input_shape=(256, 256, 1), base_filters: int = 16, depth: int = 4
         raise ValueError(f"image size {size} must be divisible by {2 ** depth} for depth {depth}")
     if top_filters is not None and top_filters < 1:
         raise ValueError(f"top_filters must be at least 1, not {top_filters}")
-
-    def width(level: int) -> int:
-        return top_filters if level == 0 and top_filters else base_filters * 2 ** level
-
     inputs = keras.Input(shape=input_shape, name="image")
     x = inputs
     skips = []
     for i in range(depth):
-        x = conv_block(x, width(i), name=f"enc{i}", norm=norm)
+        x = conv_block(x, level_filters(i, base_filters, top_filters), name=f"enc{i}", norm=norm)
         skips.append(x)
         x = layers.MaxPooling2D(2, name=f"enc{i}_pool")(x)
     x = conv_block(x, base_filters * 2 ** depth, name="bottleneck", dropout=dropout, norm=norm)
     bottleneck = x
     for i in reversed(range(depth)):
-        x = layers.Conv2DTranspose(width(i), 2, strides=2, padding="same", name=f"dec{i}_up")(x)
+        width = level_filters(i, base_filters, top_filters)
+        x = layers.Conv2DTranspose(width, 2, strides=2, padding="same", name=f"dec{i}_up")(x)
         x = layers.Concatenate(name=f"dec{i}_concat")([x, skips[i]])
-        x = conv_block(x, width(i), name=f"dec{i}", norm=norm)
+        x = conv_block(x, width, name=f"dec{i}", norm=norm)
     # float32 outputs keep sigmoid and loss numerically safe under mixed precision
     mask = layers.Conv2D(1, 1, activation="sigmoid", dtype="float32", name="mask")(x)
     name = f"unet_f{base_filters}_d{depth}" + (f"_t{top_filters}" if top_filters else "")
