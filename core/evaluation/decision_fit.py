@@ -32,12 +32,17 @@ def gate_objective(scored: list[Scored], threshold: float, gate: float | None) -
     return 0.5 * d + 0.5 * (1 - fa), d, fa
 
 
+def gate_candidates(threshold: float) -> list[float]:
+    """The gates a fit chooses from: the threshold up to 0.95, in steps of 0.025."""
+    return [round(g, 3) for g in np.arange(threshold, 0.951, 0.025)]
+
+
 def choose_gate(scored: list[Scored], threshold: float, candidates=None) -> dict | None:
     """The no-lesion gate chosen on these (validation) images, with the figures behind the choice; None when the
     images hold no normal scan or no gate beats having none."""
     if not any(not s.case.mask.any() for s in scored):
         return None
-    candidates = candidates if candidates is not None else [round(g, 3) for g in np.arange(threshold, 0.951, 0.025)]
+    candidates = candidates if candidates is not None else gate_candidates(threshold)
     # the lesion score of an image is fixed; only the comparison with the gate changes
     none_obj, none_dice, none_fa = gate_objective(scored, threshold, None)
     best = (none_obj, None, none_dice, none_fa)

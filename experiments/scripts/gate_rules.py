@@ -13,7 +13,7 @@ import json
 
 import numpy as np
 
-from core.evaluation.decision_fit import choose_gate, gate_objective
+from core.evaluation.decision_fit import choose_gate, gate_candidates, gate_objective
 from core.evaluation.folder import evaluate_folder
 from core.inference.decision import lesion_score
 from core.inference.predictor import Predictor
@@ -43,8 +43,7 @@ def sensitivity_gate(scored, threshold: float) -> float | None:
     """R2: the largest gate of choose_gate's grid that keeps KEEP of the validation lesion images the network marks."""
     scores = np.array([lesion_score(s.probability, threshold) for s in scored if s.case.mask.any()])
     scores = scores[scores > 0]
-    grid = [round(g, 3) for g in np.arange(threshold, 0.951, 0.025)]
-    kept = [g for g in grid if scores.size and np.mean(scores >= g) >= KEEP]
+    kept = [g for g in gate_candidates(threshold) if scores.size and np.mean(scores >= g) >= KEEP]
     return max(kept) if kept else None
 
 

@@ -9,7 +9,6 @@
 #      fitted on validation images it never trained on; the best epoch by mean per-image validation Dice is kept.
 # The 2.0.0 network comes from `bash recipes/train_multicentre.sh && bash recipes/finish_multicentre.sh`, or, as
 # here by default, from this repository's history (commit 14a3408 shipped it).
-# Then `bash experiments/scripts/finish_top8.sh` puts the left-out figures on its card and ships it.
 # Usage: bash experiments/scripts/train_top8_256.sh [BUSI_DIR] [BUSBRA_DIR] [RUNS_DIR] [SOURCE_2.0.0_MODEL]   (resumable)
 set -euo pipefail
 BUSI=${1:-../shared/busi/Dataset_BUSI_with_GT}
