@@ -4,9 +4,10 @@ U-Net never saw. Rule and outcome: experiments/LOG.md, "`--refine` under the lea
 For each 12-filter left-out network (its own threshold and gate, from its card) and every image of what it left out:
 the U-Net's mask, LiteMedSAM redrawing it from each lesion's tight box, and from the largest lesion's box only
 (core.inference.boxprompt.refine, as `python -m core.predict --refine [--refine-largest]` runs it). Dice per lesion
-image against the union of its masks; refine − U-Net paired per image; normal scans marked.
+image against the union of its masks; refine − U-Net paired per image; normal scans with a false alarm (the
+card's count, core.metrics.scores.false_alarm).
 
-    PYTHONPATH=. python3 experiments/scripts/refine_loco.py RUNS [--json OUT] [--limit N]
+    PYTHONPATH=. python3 experiments/scripts/refine_loco.py RUNS [--json OUT] [--limit N] [--only LABEL]
 """
 import argparse
 import json
@@ -19,7 +20,7 @@ from core.inference.boxprompt import BoxSegmenter, refine
 from core.inference.decision import lesion_mask
 from core.inference.predictor import Predictor
 from core.metrics.intervals import mean_interval, paired_difference
-from core.metrics.scores import dice
+from core.metrics.scores import dice, false_alarm
 
 BUSI, BUSBRA = "../shared/busi/Dataset_BUSI_with_GT", "../shared/busbra/BUSBRA"
 SCANNERS = {"ge_logiq_5__10_12mhz": "GE Logiq 5 @10-12MHz", "ge_logiq_7__10_14mhz": "GE Logiq 7 @10-14MHz",
@@ -55,7 +56,7 @@ def score_network(model: str, folder: str, device: str | None, seg: BoxSegmenter
         else:
             normals += 1
             for v, m in masks.items():
-                marked[v] += int(m.any())
+                marked[v] += int(bool(false_alarm(m)))  # the card's count: specks are not a lesion
     rec = {"model": model, "threshold": predictor.threshold, "gate": gate, "lesion_images": len(dices["unet"]),
            "normal_images": normals, "normals_marked": marked}
     for v in VARIANTS:
@@ -71,12 +72,15 @@ def main() -> None:
     ap.add_argument("runs")
     ap.add_argument("--json")
     ap.add_argument("--limit", type=int, help="only the first N images of each left-out set (a quick look)")
+    ap.add_argument("--only", help="only the left-out sets whose label contains this")
     a = ap.parse_args()
     seg = BoxSegmenter()
     results = []
     print("| left out | lesion images | U-Net | refine, each lesion | paired | refine, largest | paired | normals marked |")
     print("|---|---|---|---|---|---|---|---|")
     for label, model, folder, device in networks(a.runs):
+        if a.only and a.only not in label:
+            continue
         t0 = time.perf_counter()
         r = {"left_out": label, **score_network(model, folder, device, seg, a.limit)}
         r["seconds"] = round(time.perf_counter() - t0, 1)
