@@ -395,8 +395,11 @@ def _speed_section(card: ModelCard) -> list[str]:
     onnx = card.onnx
     if onnx:
         lines += ["", f"CPU serving: `{onnx.file}` on ONNX Runtime, exported with {onnx.exporter} "
-                      f"(opset {onnx.opset}); largest difference from Keras "
-                      f"{max((onnx.max_abs_difference or {0: 0}).values()):.1e} on {onnx.check}."]
+                      f"(opset {onnx.opset})"
+                      + (", every tensor's shape written in (ONNX Runtime's symbolic shape inference)"
+                         if onnx.shapes_written else "")
+                      + f"; largest difference from Keras {max((onnx.max_abs_difference or {0: 0}).values()):.1e} "
+                        f"on {onnx.check}."]
     return lines
 
 

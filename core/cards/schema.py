@@ -149,8 +149,11 @@ class OnnxRecord(Record):
     checked_with: str | None = None
     max_abs_difference: dict[str, float] | None = None  # output -> largest difference from Keras
     check: str | None = None
+    shapes_written: bool | None = None  # every tensor's shape written in, so ONNX Runtime fuses each residual Add
     export_seconds: float | None = None
     created: str | None = None
+
+    OMIT_IF_NONE = ("shapes_written",)  # exports made before it was recorded
 
 
 @dataclass
