@@ -283,6 +283,8 @@ def _model_section(card: ModelCard) -> list[str]:
 def _gate_lines(gate: LesionGate | None) -> list[str]:
     if not gate:
         return []
+    if gate.min_score is None:  # a site fit where no gate beat none
+        return ["", f"**No no-lesion gate.** {gate.how_chosen or ''}"]
     lines = ["", f"**No-lesion gate.** A mask is shown only when the mean lesion probability inside the largest marked "
              f"region reaches {_fmt(gate.min_score, 2)}; below it the image is reported as holding no lesion. "
              f"{gate.how_chosen or ''}"]

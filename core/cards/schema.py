@@ -123,6 +123,9 @@ class LesionGate(Record):
     validation: dict[str, Any] | None = None
     how_chosen: str | None = None
     test_by_dataset: dict[str, dict[str, Any]] | None = None  # dataset -> dice and false alarms without/with it
+    site: dict[str, Any] | None = None  # fitted at a hospital on its own images (core.evaluation.site_fit)
+
+    OMIT_IF_NONE = ("site",)
 
 
 @dataclass
