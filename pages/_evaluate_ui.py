@@ -7,6 +7,9 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.access.actions import write_site_version
+from core.access.audit_log import AuditLogError
+from core.access.roles import TRAIN, AccessDenied
 from core.analysis.overlay import agreement_overlay, lesion_overlay
 from core.cards.registry import list_models
 from core.data.layouts import DatasetError
@@ -19,6 +22,7 @@ from core.evaluation.folder import (
     seen_warning,
 )
 from core.evaluation.scoring import rows_csv_text
+from core.evaluation.site_fit import MIN_LESIONS, MIN_NORMALS, SiteFitError, fit_from_evaluation
 from core.evaluation.tables import class_table, group_table, interval_caption, size_table
 from core.locations import SAMPLES_DIR
 from pages._common import predictor_or_stop
@@ -133,3 +137,30 @@ def worst_ui(r: Evaluation, n: int = 4):
         c[0].image(lesion_overlay(s.case.gray, s.case.mask, 0.35, colour=(64, 200, 255)), caption=f"{row['key']} — ground truth")
         c[1].image(lesion_overlay(s.case.gray, pred, 0.35), caption=f"prediction — Dice {row['dice']:.3f}")
         c[2].image(agreement_overlay(s.case.gray, s.case.mask, pred), caption="green both · red predicted only · blue missed")
+
+
+def site_fit_ui(ev: Evaluation, data: list[str], whole: bool, who, config) -> None:
+    """For those who may train: the no-lesion gate fitted on these images, written as a new model version."""
+    if not who.can(TRAIN):
+        return
+    with st.expander("Fit the no-lesion gate to these images (a new model version)"):
+        st.caption(f"For a hospital's own labelled scans, at least {MIN_LESIONS} lesion images with masks and "
+                   f"{MIN_NORMALS} normal scans: the model's gate was fitted where it trained. Writes the same network "
+                   "with the new gate as a new version; nothing changes until an administrator makes it active on the "
+                   "Train page (docs/deployment.md).")
+        if not whole:
+            st.caption("Run the evaluation on all images, at each model's own threshold, to fit the gate.")
+            return
+        site = st.text_input("Site (hospital, scanner), as the model card will name it", key="site_name").strip()
+        if not st.button("Fit the gate and write the version", key="site_fit", disabled=not site):
+            return
+        try:
+            path = write_site_version(who, config, fit := fit_from_evaluation(ev), site, data)
+        except (SiteFitError, AccessDenied, AuditLogError, OSError) as exc:
+            st.error(f"Nothing was written: {exc}")
+            return
+        h = fit.held_out
+        st.success(f"Wrote {model_label(path)}: gate {fit.card_gate} → {fit.gate}. On halves of these images it was "
+                   f"not fitted on, mean lesion Dice {h['card']['dice']:.3f} → {h['site']['dice']:.3f} and normal "
+                   f"scans flagged {h['card']['false_alarm_rate']:.0%} → {h['site']['false_alarm_rate']:.0%}. "
+                   "Read both before making it active.")

@@ -8,12 +8,12 @@ import streamlit as st
 from core.access.roles import EVALUATE
 from core.evaluation.scoring import dice_difference
 from core.metrics.intervals import difference_caption
-from pages._access_ui import access_or_stop, allowed_paths
-from pages._evaluate_ui import charts_ui, inputs_ui, model_label, run_ui, summary_ui, worst_ui
+from pages._access_ui import access_or_stop, access_settings, allowed_paths
+from pages._evaluate_ui import charts_ui, inputs_ui, model_label, run_ui, site_fit_ui, summary_ui, worst_ui
 from pages._streamlit_compat import ensure_app_navigation
 
 ensure_app_navigation()
-access_or_stop(EVALUATE)
+who = access_or_stop(EVALUATE)
 
 st.title("Evaluate")
 st.caption("Figures are computed per image at its original resolution. Data: BUSI (Al-Dhabyani et al., Data in Brief "
@@ -35,3 +35,4 @@ if len(results) == 2:
                                model_label(results[1].model), model_label(results[0].model)))
 charts_ui(results)
 worst_ui(results[0])
+site_fit_ui(results[0], data, split is None and threshold is None, who, access_settings())

@@ -15,6 +15,7 @@ from core.access import audit_log
 from core.access.paths import refusals
 from core.access.roles import ACTIVATE, DELETE, TRAIN, AccessConfig, AccessDenied, Identity
 from core.cards import registry
+from core.evaluation import site_fit
 from core.training import jobs
 from core.training.settings import TrainSettings
 
@@ -67,3 +68,16 @@ def cancel_training(who: Identity, config: AccessConfig) -> bool:
         audit_log.append(audit_log.log_path(config.audit_log), who.who, "cancel_training",
                      run=os.path.basename(running or ""))
     return cancelled
+
+
+def write_site_version(who: Identity, config: AccessConfig, fit: site_fit.SiteFit, site: str, folders: list[str]) -> str:
+    """Write the model with the no-lesion gate fitted on a site's own images as a new version (core.evaluation.site_fit).
+    A new model file, as training writes one: the same permission; making it active stays ACTIVATE's."""
+    _allowed(who, TRAIN, config, site=site)
+    refused = refusals(folders, config.data_roots, config.sign_in)
+    if refused:
+        raise AccessDenied("; ".join(refused))
+    path = site_fit.write_site_model(fit, site, folders)
+    audit_log.append(audit_log.log_path(config.audit_log), who.who, "fit_site_gate", model=path,
+                     source=os.path.abspath(fit.model), site=site, gate=fit.gate, replaced_gate=fit.card_gate)
+    return path

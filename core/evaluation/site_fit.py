@@ -22,7 +22,7 @@ from core.cards.schema import LesionGate, read_card
 from core.data.dataset_audit import group_cases
 from core.data.split import make_split
 from core.evaluation.decision_fit import choose_gate, gate_objective
-from core.evaluation.folder import evaluate_folder
+from core.evaluation.folder import Evaluation, evaluate_folder
 from core.locations import runs_dir
 
 # Below these the fit follows a handful of images: on left-out BUSI, a gate fitted on 20 lesion images and 20
@@ -56,7 +56,12 @@ class SiteFit:
 def fit_site_gate(predictor, folders: list[str], progress=None, min_lesions: int = MIN_LESIONS,
                   min_normals: int = MIN_NORMALS) -> SiteFit:
     """Fit the gate on a hospital's labelled folder(s) and estimate it on images it was not fitted on."""
-    ev = evaluate_folder(predictor, folders, progress=progress)
+    return fit_from_evaluation(evaluate_folder(predictor, folders, progress=progress), min_lesions, min_normals)
+
+
+def fit_from_evaluation(ev: Evaluation, min_lesions: int = MIN_LESIONS, min_normals: int = MIN_NORMALS) -> SiteFit:
+    """The same fit from an evaluation already run (the Evaluate page's, on every image of the folders, at the
+    model's own threshold), so the images are not scored twice."""
     scored, threshold = ev.scored, ev.threshold
     lesions = sum(1 for s in scored if s.case.mask.any())
     normals = len(scored) - lesions
@@ -66,7 +71,7 @@ def fit_site_gate(predictor, folders: list[str], progress=None, min_lesions: int
                            "normal scans (an empty or all-black mask, or BUSI's normal folder) and lesion images, "
                            "then fit again.")
     chosen = choose_gate(scored, threshold)
-    return SiteFit(predictor.path, threshold, ev.gate, (chosen or {}).get("min_score"), chosen, lesions, normals,
+    return SiteFit(ev.model, threshold, ev.gate, (chosen or {}).get("min_score"), chosen, lesions, normals,
                    _held_out(scored, threshold, ev.gate), ev.problems)
 
 

@@ -117,6 +117,18 @@ def test_folders_outside_the_data_roots_are_refused_on_evaluate_and_train(isolat
     assert not at.code and not [b for b in at.button if b.key == "start"]  # no audit, no start
 
 
+def test_only_those_who_may_train_get_the_site_gate_fit_on_evaluate(isolated_dirs, tmp_path):
+    root = tmp_path / "data"
+    shutil.copytree(SAMPLES, root / "busi")
+    access = {**ACCESS, "data_roots": [str(root)]}
+    for user, offered in ((CAROL, False), (ALICE, True)):
+        at = app(user, access=access, page="pages/evaluate.py")
+        at.text_area(key="data").input(f"{root}/busi").run()
+        at.button(key="run").click().run()
+        assert not at.exception
+        assert any(e.label.startswith("Fit the no-lesion gate") for e in at.expander) == offered, user["email"]
+
+
 def test_with_sign_in_and_no_roots_no_server_folder_is_read(isolated_dirs, tmp_path):
     at = app(ALICE, page="pages/train.py")
     at.text_area(key="data_path").input(str(tmp_path)).run()

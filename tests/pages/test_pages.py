@@ -281,6 +281,36 @@ def test_evaluate_page_compares_two_models_image_by_image(isolated_dirs):
     assert "cannot tell the two apart" in text
 
 
+def test_evaluate_page_fits_the_gate_to_a_sites_images_as_a_new_version(isolated_dirs, tmp_path):
+    from tests.helpers import write_busi_folder
+
+    _, runs = isolated_dirs
+    site = write_busi_folder(tmp_path / "site", n_per_class=20, size=(48, 56))  # 40 lesion images, 20 normals
+    at = app("pages/evaluate.py")
+    at.text_area(key="data").input(site).run()
+    at.button(key="run").click().run()
+    assert at.button(key="site_fit").disabled  # no site named yet
+    at.text_input(key="site_name").input("St Elsewhere").run()
+    at.button(key="site_fit").click().run()
+    assert not at.exception and not at.error
+    assert any(s.value.startswith("Wrote site-st-elsewhere-") for s in at.success)
+    written = [d for d in os.listdir(runs) if d.startswith("site-")]
+    assert len(written) == 1 and os.path.isfile(runs / written[0] / "model.keras")
+    assert "fit_site_gate" in (runs / "audit.jsonl").read_text()
+
+
+def test_evaluate_page_refuses_to_fit_the_gate_on_too_few_normal_scans(isolated_dirs):
+    _, runs = isolated_dirs
+    at = app("pages/evaluate.py")
+    at.text_area(key="data").input(SAMPLES).run()
+    at.button(key="run").click().run()
+    at.text_input(key="site_name").input("Samples").run()
+    at.button(key="site_fit").click().run()
+    assert any(e.value.startswith("Nothing was written: found 10 lesion images with masks and 2 normal scans")
+               for e in at.error)
+    assert not os.path.isdir(runs) or not [d for d in os.listdir(runs) if d.startswith("site-")]
+
+
 def test_dicom_upload_uses_its_pixel_spacing(isolated_dirs):
     from tests.core.data.test_imageio import _dicom_bytes
 

@@ -92,3 +92,21 @@ def test_an_unwritable_audit_log_refuses_every_change_before_anything_changes(tw
     assert registry.active_model_path() == default and os.path.exists(other) and jobs.current_job() is None
     with pytest.raises(AccessDenied):  # a refusal stands though the log cannot take it
         actions.make_active(who("carol@h.org"), config, other)
+
+
+def test_a_site_gate_version_is_written_only_for_those_who_may_train_and_is_recorded(isolated_dirs, tmp_path):
+    from core.evaluation.site_fit import SiteFit
+    from tests.helpers import card_json
+
+    weights, runs = isolated_dirs
+    config = access_config({**SECRETS, "access": {**SECRETS["access"], "data_roots": [str(tmp_path)]}})
+    held = {k: {"objective": 0.5, "dice": 0.5, "false_alarm_rate": 0.5} for k in ("card", "site")}
+    fit = SiteFit(str(weights / "default.keras"), 0.5, None, 0.8, None, 20, 20, held, [])
+    with pytest.raises(AccessDenied):
+        actions.write_site_version(who("carol@h.org"), config, fit, "St Elsewhere", [str(tmp_path)])
+    assert not runs.exists() or not [d for d in os.listdir(runs) if d.startswith("site-")]
+    path = actions.write_site_version(who("alice@h.org"), config, fit, "St Elsewhere", [str(tmp_path)])
+    assert card_json(path)["lesion_gate"]["min_score"] == 0.8
+    log = audit_log.read(audit_log.log_path())
+    assert [(r["who"], r["action"]) for r in log] == [("carol@h.org", "refused"), ("alice@h.org", "fit_site_gate")]
+    assert log[1]["model"] == path and log[1]["site"] == "St Elsewhere"
