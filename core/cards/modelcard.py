@@ -285,8 +285,9 @@ def _gate_lines(gate: LesionGate | None) -> list[str]:
         return []
     if gate.min_score is None:  # a site fit where no gate beat none
         return ["", f"**No no-lesion gate.** {gate.how_chosen or ''}"]
+    # the gate's grid steps by 0.025, so two decimals would misstate a gate of 0.825
     lines = ["", f"**No-lesion gate.** A mask is shown only when the mean lesion probability inside the largest marked "
-             f"region reaches {_fmt(gate.min_score, 2)}; below it the image is reported as holding no lesion. "
+             f"region reaches {gate.min_score:g}; below it the image is reported as holding no lesion. "
              f"{gate.how_chosen or ''}"]
     per = gate.test_by_dataset or {}
     if per:

@@ -54,3 +54,15 @@ def test_a_left_out_row_says_what_its_gate_cost_there():
          "without_gate": {"gate": 0.9, "dice_mean": 0.7, "n_unmarked": 2}}]})
     text = "\n".join(new_hospital_section(card))
     assert "T, 0.700 and 2 against 0.600 and 9 with gate 0.9" in text
+
+
+@pytest.mark.parametrize("gate, shown", [(0.825, "reaches 0.825;"), (0.85, "reaches 0.85;")])
+def test_the_gate_is_shown_as_fitted_not_rounded(gate, shown):
+    # the gate's grid steps by 0.025: two decimals printed a site's 0.825 as 0.82
+    card = {"name": "m", "lesion_gate": {"min_score": gate, "how_chosen": "Fitted."}}
+    assert shown in render_markdown(card)
+
+
+def test_a_site_fit_without_a_gate_says_so():
+    card = {"name": "m", "lesion_gate": {"min_score": None, "how_chosen": "Fitted at X: no gate beat none."}}
+    assert "**No no-lesion gate.** Fitted at X: no gate beat none." in render_markdown(card)
