@@ -117,29 +117,28 @@ def _write_copy(fit: SiteFit, site: str, folders: list[str], folder: str) -> Non
     from core.inference.onnx_export import onnx_path_for
 
     source = fit.model
+    card = read_card(source)
+    if card is None:
+        raise SiteFitError(f"{os.path.basename(source)} has no model card to carry the site's gate")
     target = os.path.join(folder, "model.keras")
     shutil.copyfile(source, target)
-    card = read_card(source)
-    onnx = card.onnx if card else None
+    onnx = card.onnx
     if onnx and os.path.isfile(onnx_path_for(source)):
         shutil.copyfile(onnx_path_for(source), onnx_path_for(target))
         onnx = replace(onnx, file=os.path.basename(onnx_path_for(target)))
     h = fit.held_out
+    names = [os.path.basename(os.path.normpath(f)) for f in folders]
     before = "none" if fit.card_gate is None else f"{fit.card_gate:.3f}"
     how = (f"Fitted at {site} on {fit.lesion_images} lesion images and {fit.normal_images} normal scans of its own "
-           f"({', '.join(os.path.basename(os.path.normpath(f)) for f in folders)}, {time.strftime('%Y-%m-%d')}), by "
+           f"({', '.join(names)}, {time.strftime('%Y-%m-%d')}), by "
            f"the rule the network's own gate was chosen by, replacing {before}. On halves of those images it was not "
            f"fitted on: mean lesion Dice {h['card']['dice']:.3f} → {h['site']['dice']:.3f}, normal scans flagged "
            f"{h['card']['false_alarm_rate']:.0%} → {h['site']['false_alarm_rate']:.0%}. This card's other figures "
            "were measured with the gate it replaces.")
     gate = LesionGate(score="mean probability of the largest marked region", min_score=fit.gate,
                       validation=(fit.chosen or {}).get("validation"), how_chosen=how,
-                      site={"site": site, "folders": [os.path.basename(os.path.normpath(f)) for f in folders],
+                      site={"site": site, "folders": names,
                             "lesion_images": fit.lesion_images, "normal_images": fit.normal_images,
                             "replaced_gate": fit.card_gate, "held_out_halves": h, "source_model": source,
                             "fitted": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
-    base = card.name if card else os.path.splitext(os.path.basename(source))[0]
-    new = replace(card, name=f"{base} (gate fitted at {site})", lesion_gate=gate, onnx=onnx) if card else None
-    if new is None:
-        raise SiteFitError(f"{os.path.basename(source)} has no model card to carry the site's gate")
-    write_card(target, new)
+    write_card(target, replace(card, name=f"{card.name} (gate fitted at {site})", lesion_gate=gate, onnx=onnx))
