@@ -111,7 +111,10 @@ def main(argv=None) -> int:
            "first_box_to_area_ms_median": float(np.median(first_box_s) * 1000) if first_box_s else None,
            "first_box_to_area_ms_max": float(np.max(first_box_s) * 1000) if first_box_s else None,
            "n_drops": len(drop_s), "n_steps": len(step_s), "n_strokes": len(stroke_s), "n_boxes": len(box_s),
-           "n_first_boxes": len(first_box_s)}
+           "n_first_boxes": len(first_box_s),
+           # every sample, in seconds, so runs can be pooled (experiments/LOG.md compares pooled medians)
+           "samples_s": {"drop": drop_s, "threshold_step": step_s, "stroke": stroke_s, "box": box_s,
+                         "first_box": first_box_s}}
     print(f"drop -> overlay and area shown: median {out['drop_to_overlay_s_median']:.2f} s, "
           f"max {out['drop_to_overlay_s_max']:.2f} s over {len(drop_s)} images")
     if step_s:

@@ -20,6 +20,7 @@ from pages._segment_ui import (
     frame_ui,
     inputs_ui,
     measurements_ui,
+    preload_result_elements,
     show_image,
     uploads_ui,
 )
@@ -36,6 +37,7 @@ pacs = pacs_or_none()
 uploads = uploads_ui() + pacs_ui(pacs, who, access_settings())
 if not uploads:
     st.info("Drop one or more ultrasound images above (PNG, JPEG, BMP, TIFF or DICOM), or pick a sample case.")
+    preload_result_elements()
     st.stop()
 
 analyses, errors = analyses_for(predictor, uploads)

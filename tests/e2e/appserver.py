@@ -178,7 +178,8 @@ WATCH_SHOWN = """() => {
     const check = () => {
         if (window.__shown) return;
         const metric = [...document.querySelectorAll('[data-testid="stMetric"]')].some(e => e.innerText.includes('Lesion area'));
-        const img = document.querySelector('[data-testid="stImage"] img');
+        // not the hidden elements the empty page renders to load their code (pages/_segment_ui.py)
+        const img = [...document.querySelectorAll('[data-testid="stImage"] img')].find(i => !i.closest('.st-key-result_code_preload'));
         if (metric && img && img.complete && img.naturalWidth > 0) { window.__shown = performance.now(); obs.disconnect(); }
         else if (img && !img.__watched) { img.__watched = true; img.addEventListener('load', check); }
     };

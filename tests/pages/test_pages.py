@@ -77,6 +77,21 @@ def test_segment_page_says_plainly_when_there_is_no_model(isolated_dirs):
     assert not at.get("plotly_chart")  # nothing made up
 
 
+def test_the_empty_segment_page_loads_the_result_elements_code_hidden_and_drops_it_with_the_first_image(
+        isolated_dirs):
+    from pages._segment_ui import PRELOAD_KEY
+
+    at = app("pages/segment.py")
+    # one of each kind the first result shows, inside the keyed container its CSS rule hides
+    assert [m.label for m in at.metric] == ["preload"]
+    assert len(at.image) == 1 and len(at.dataframe) == 1 and len(at.get("download_button")) == 1
+    assert any(f".st-key-{PRELOAD_KEY} {{display: none}}" in h.proto.body for h in at.get("html"))
+    at.file_uploader(key="uploads").set_value([("x.png", png_bytes(synthetic_case(60, 80)[0]), "image/png")]).run()
+    assert not at.exception
+    assert "preload" not in {m.label for m in at.metric} and "Lesion area" in {m.label for m in at.metric}
+    assert not any(PRELOAD_KEY in h.proto.body for h in at.get("html"))
+
+
 def test_upload_with_mask_and_a_bad_file(isolated_dirs):
     at = app("pages/segment.py")
     gray, mask = synthetic_case(60, 80, seed=3)
