@@ -3,6 +3,7 @@ file compiled by OpenVINO for the CPU; 3 rounds of 45 real inputs, one image at 
 then the 12 shipped samples through both for the largest probability difference and the masks at the default's
 threshold. Rule and outcome: experiments/LOG.md, "OpenVINO as the CPU engine".
 
+    python3 -m pip install openvino==2026.4.1   (not a project dependency: the rule did not adopt it)
     PYTHONPATH=. python3 experiments/scripts/openvino_ab.py
 """
 import glob
