@@ -14,6 +14,11 @@ from contextlib import contextmanager
 
 from core.locations import PROJECT_ROOT as ROOT
 
+# The hidden container the empty Segment page renders to load the result elements' code: the class Streamlit gives
+# pages._segment_ui.PRELOAD_KEY's container (not imported: that would load the pages' caches outside a server).
+# test_browser waits for it, so a renamed key fails there.
+PRELOAD_SELECTOR = ".st-key-result_code_preload"
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -179,7 +184,7 @@ WATCH_SHOWN = """() => {
         if (window.__shown) return;
         const metric = [...document.querySelectorAll('[data-testid="stMetric"]')].some(e => e.innerText.includes('Lesion area'));
         // not the hidden elements the empty page renders to load their code (pages/_segment_ui.py)
-        const img = [...document.querySelectorAll('[data-testid="stImage"] img')].find(i => !i.closest('.st-key-result_code_preload'));
+        const img = [...document.querySelectorAll('[data-testid="stImage"] img')].find(i => !i.closest('PRELOAD_SELECTOR'));
         if (metric && img && img.complete && img.naturalWidth > 0) { window.__shown = performance.now(); obs.disconnect(); }
         else if (img && !img.__watched) { img.__watched = true; img.addEventListener('load', check); }
     };
@@ -187,7 +192,7 @@ WATCH_SHOWN = """() => {
     obs.observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});
     window.__dropped = null;  // the moment of the drop itself, as the user lets go of the file
     window.addEventListener('drop', () => { window.__dropped = window.__dropped || performance.now(); }, true);
-}"""
+}""".replace("PRELOAD_SELECTOR", PRELOAD_SELECTOR)
 
 
 def drop_and_time_first_overlay(page, data: bytes, name: str, timeout_ms: int = 60_000) -> float:

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from tests.e2e.appserver import (
+    PRELOAD_SELECTOR,
     ROOT,
     WAIT_AREA_CHANGE,
     area_px,
@@ -44,8 +45,8 @@ def test_drop_upload_threshold_and_screenshot(server):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         open_segment_page(page, server)
         # the result elements the empty page renders to load their code stay out of sight
-        page.locator(".st-key-result_code_preload").wait_for(state="attached", timeout=60_000)
-        assert page.locator(".st-key-result_code_preload").is_hidden()
+        page.locator(PRELOAD_SELECTOR).wait_for(state="attached", timeout=60_000)
+        assert page.locator(PRELOAD_SELECTOR).is_hidden()
         assert not page.get_by_text("preload", exact=True).first.is_visible()
 
         # 1) the file chooser
