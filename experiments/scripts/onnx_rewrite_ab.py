@@ -9,10 +9,8 @@ Run on the commit before the shipped export was rewritten (afterwards A is rewri
 """
 import glob
 import shutil
-import time
 
 import numpy as np
-import onnxruntime as ort
 
 from core.data.imageio import read_image_file
 from core.inference.decision import lesion_mask
@@ -20,38 +18,25 @@ from core.inference.onnx_export import _write_shapes
 from core.inference.predictor import Predictor
 from core.inference.preprocess import probability_to_original
 from core.locations import SAMPLES_DIR
+from experiments.scripts.interleaved import ab_files, interleaved_round, product_session
 from experiments.scripts.onnx_rewrite import rewrite_for_blocked_layout
 
 REWRITTEN = "/tmp/rewritten.onnx"
 
-
-def session(path: str) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.enable_cpu_mem_arena = False
-    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
 
 def main() -> None:
     shutil.copy("weights/default.onnx", REWRITTEN)
     print("rewrites:", rewrite_for_blocked_layout(REWRITTEN), "shapes written:", _write_shapes(REWRITTEN))
     p = Predictor.load("weights/default.keras")
-    files = (sorted(glob.glob("../shared/busi/Dataset_BUSI_with_GT/*/*).png"))[::25]
-             + sorted(glob.glob("../shared/busbra/BUSBRA/Images/*.png"))[::60])
-    grays = [read_image_file(f).gray for f in files]
+    grays = [read_image_file(f).gray for f in ab_files()]
     xs = [p.model_input(g)[None].astype(np.float32) for g in grays]
-    sessions = {"shipped": session("weights/default.onnx"), "rewritten": session(REWRITTEN)}
-    for s in sessions.values():
-        s.run(None, {"image": xs[0]})
+    sessions = {"shipped": product_session("weights/default.onnx"), "rewritten": product_session(REWRITTEN)}
+    runners = {k: (lambda x, s=s: s.run(None, {"image": x})) for k, s in sessions.items()}
+    for run in runners.values():
+        run(xs[0])
     for rnd in range(3):
-        times = {k: [] for k in sessions}
-        order = list(sessions) if rnd % 2 == 0 else list(sessions)[::-1]
-        for x in xs:
-            for k in order:
-                t0 = time.perf_counter()
-                sessions[k].run(None, {"image": x})
-                times[k].append((time.perf_counter() - t0) * 1000)
-        a, b = (float(np.median(v)) for v in times.values())
+        a, b = interleaved_round(runners, xs, rnd).values()
         print(f"round {rnd + 1} ({len(xs)} inputs): shipped {a:.1f} ms, rewritten {b:.1f} ms ({(b - a) / a:+.1%})",
               flush=True)
     samples = sorted(f for f in glob.glob(f"{SAMPLES_DIR}/**/*.png", recursive=True) if "_mask" not in f)

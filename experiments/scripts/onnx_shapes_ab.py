@@ -6,49 +6,31 @@ Run on the commit before the export wrote shapes in (on later commits the shippe
 
     PYTHONPATH=. python3 experiments/scripts/onnx_shapes_ab.py
 """
-import glob
-import time
-
 import numpy as np
 import onnx
-import onnxruntime as ort
 from onnxruntime.tools.symbolic_shape_infer import SymbolicShapeInference
 
 from core.data.imageio import read_image_file
 from core.inference.predictor import Predictor
+from experiments.scripts.interleaved import ab_files, interleaved_round, product_session
 
 ANNOTATED = "/tmp/annotated.onnx"
 
-
-def session(path: str) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.enable_cpu_mem_arena = False
-    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
 
 def main() -> None:
     onnx.save(SymbolicShapeInference.infer_shapes(onnx.load("weights/default.onnx"), auto_merge=True), ANNOTATED)
     p = Predictor.load("weights/default.keras")
-    files = (sorted(glob.glob("../shared/busi/Dataset_BUSI_with_GT/*/*).png"))[::25]
-             + sorted(glob.glob("../shared/busbra/BUSBRA/Images/*.png"))[::60])
-    xs = [p.model_input(read_image_file(f).gray)[None].astype(np.float32) for f in files]
-    sessions = {"plain": session("weights/default.onnx"), "annotated": session(ANNOTATED)}
-    for s in sessions.values():
-        s.run(None, {"image": xs[0]})
-    diff = 0.0
+    xs = [p.model_input(read_image_file(f).gray)[None].astype(np.float32) for f in ab_files()]
+    sessions = {"plain": product_session("weights/default.onnx"), "annotated": product_session(ANNOTATED)}
+    runners = {k: (lambda x, s=s: s.run(None, {"image": x})) for k, s in sessions.items()}
+    for run in runners.values():
+        run(xs[0])
     for rnd in range(3):
-        times = {k: [] for k in sessions}
-        order = list(sessions) if rnd % 2 == 0 else list(sessions)[::-1]
-        for x in xs:
-            outs = {}
-            for k in order:
-                t0 = time.perf_counter()
-                outs[k] = sessions[k].run(None, {"image": x})
-                times[k].append((time.perf_counter() - t0) * 1000)
-            diff = max(diff, max(float(np.abs(a - b).max()) for a, b in zip(outs["plain"], outs["annotated"])))
+        medians = interleaved_round(runners, xs, rnd)
         print(f"round {rnd + 1} ({len(xs)} inputs): "
-              + ", ".join(f"{k} {np.median(v):.1f} ms" for k, v in times.items()), flush=True)
+              + ", ".join(f"{k} {v:.1f} ms" for k, v in medians.items()), flush=True)
+    diff = max(float(np.abs(a - b).max()) for x in xs for a, b in zip(runners["plain"](x), runners["annotated"](x)))
     print("largest output difference", diff)
 
 

@@ -14,6 +14,7 @@ import openvino as ov
 
 from core.data.imageio import read_image_file
 from core.inference.predictor import OnnxPredictor
+from experiments.scripts.interleaved import ab_files, interleaved_round
 
 ONNX = "weights/default.onnx"
 
@@ -42,20 +43,12 @@ def main() -> None:
     ov_run = openvino_infer(ONNX)
     print(f"OpenVINO read+compile {1000 * (time.perf_counter() - t0):.0f} ms")
     engines = {"onnxruntime": ort_run, "openvino": ov_run}
-    files = (sorted(glob.glob("../shared/busi/Dataset_BUSI_with_GT/*/*).png"))[::25]
-             + sorted(glob.glob("../shared/busbra/BUSBRA/Images/*.png"))[::60])
-    xs = [p.model_input(read_image_file(f).gray)[None].astype(np.float32) for f in files]
+    xs = [p.model_input(read_image_file(f).gray)[None].astype(np.float32) for f in ab_files()]
     for run in engines.values():
         run(xs[0])
     for rnd in range(3):
-        times = {k: [] for k in engines}
-        order = list(engines) if rnd % 2 == 0 else list(engines)[::-1]
-        for x in xs:
-            for k in order:
-                t0 = time.perf_counter()
-                engines[k](x)
-                times[k].append((time.perf_counter() - t0) * 1000)
-        a, b = np.median(times["onnxruntime"]), np.median(times["openvino"])
+        medians = interleaved_round(engines, xs, rnd)
+        a, b = medians["onnxruntime"], medians["openvino"]
         print(f"round {rnd + 1} ({len(xs)} inputs): onnxruntime {a:.1f} ms, openvino {b:.1f} ms, "
               f"openvino {100 * (b - a) / a:+.1f} %", flush=True)
     samples = sorted(glob.glob("samples/busi/*/*.png"))
