@@ -35,7 +35,7 @@ def server():
 
 
 def test_drop_upload_threshold_and_screenshot(server):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     os.makedirs(ARTIFACTS, exist_ok=True)
     with open(os.path.join(SAMPLES, "malignant", "malignant (20).png"), "rb") as fh:
@@ -44,10 +44,11 @@ def test_drop_upload_threshold_and_screenshot(server):
         browser = launch(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         open_segment_page(page, server)
-        # the result elements the empty page renders to load their code stay out of sight
+        # the result elements the empty page renders to load their code stay out of sight (retried: the page's
+        # style and the container arrive in one script run, and the browser may draw the container a frame first)
         page.locator(PRELOAD_SELECTOR).wait_for(state="attached", timeout=60_000)
-        assert page.locator(PRELOAD_SELECTOR).is_hidden()
-        assert not page.get_by_text("preload", exact=True).first.is_visible()
+        expect(page.locator(PRELOAD_SELECTOR)).to_be_hidden(timeout=10_000)
+        expect(page.get_by_text("preload", exact=True).first).to_be_hidden(timeout=10_000)
 
         # 1) the file chooser
         page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(
